@@ -56,7 +56,7 @@ func TestConcurrentAppendsNeverInterleave(t *testing.T) {
 			if err := json.Unmarshal(l.Data, &m); err != nil {
 				t.Fatalf("corrupt line at %d: %v", l.Offset, err)
 			}
-			if len(m.Pad) != (m.I*997)%70000 || (len(m.Pad) > 0 && m.Pad[0] != 'a'+byte(m.G)) {
+			if len(m.Pad) != (m.I*997)%20000 || (len(m.Pad) > 0 && m.Pad[0] != 'a'+byte(m.G)) {
 				t.Fatalf("line g=%d i=%d has a foreign or cut pad", m.G, m.I)
 			}
 			seen[fmt.Sprint(m.G, "/", m.I)] = true

@@ -1,0 +1,116 @@
+// Live: the newest events, then every new one as it arrives over SSE.
+import { get, qs, type EventsPage, type Project, type VEvent } from "../api";
+import { h, clear } from "../dom";
+import { filterBar, filtersFrom, matches, serverParams } from "../filters";
+import { errorBox, eventRow, eventTable, go, pageHeader, type Route } from "../ui";
+
+const MAX_ROWS = 1000;
+
+export function liveView(root: HTMLElement, r: Route): () => void {
+  const f = filtersFrom(r.params);
+  const state = h("span", { class: "live-state connecting" }, "connecting");
+  const counter = h("span", { class: "dim" });
+  let paused = false;
+  const held: VEvent[] = [];
+  const pauseBtn = h("button", { class: "btn ghost", type: "button" }, "Pause");
+  root.append(pageHeader("Live", counter, state, pauseBtn));
+  const barBox = h("div");
+  root.append(barBox);
+  const projects: string[] = [];
+  const mountBar = () => {
+    clear(barBox);
+    barBox.append(filterBar(f, projects, (nf) => go("live", "", nf)));
+  };
+  mountBar();
+  get<{ projects: Project[] }>("/api/v1/projects").then((p) => {
+    projects.push(...(p.projects || []).map((x) => x.name));
+    mountBar();
+  }).catch(() => {});
+  const msg = h("div");
+  const { table, body } = eventTable();
+  root.append(msg, h("div", { class: "table-wrap" }, table));
+
+  let maxSeq = 0;
+  let rows = 0;
+  let historyDone = false;
+  const pending: VEvent[] = [];
+  const add = (e: VEvent, flash: boolean) => {
+    if (e._seq && e._seq <= maxSeq) return;
+    if (!matches(e, f)) return;
+    maxSeq = Math.max(maxSeq, e._seq || 0);
+    const tr = eventRow(e);
+    if (flash) tr.classList.add("flash");
+    body.insertBefore(tr, body.firstChild);
+    rows++;
+    while (rows > MAX_ROWS && body.lastElementChild) {
+      const last = body.lastElementChild;
+      last.remove();
+      if (!last.classList.contains("ev-detail-row")) rows--;
+    }
+    counter.textContent = `${rows} shown`;
+  };
+
+  // Open the stream first and buffer, so nothing that lands between the
+  // history request and the stream's start is lost; dedupe on _seq.
+  const es = new EventSource("/api/v1/stream" + qs(serverParams(f)));
+  es.addEventListener("open", () => {
+    state.textContent = "live";
+    state.className = "live-state on";
+  });
+  es.addEventListener("error", () => {
+    state.textContent = "reconnecting";
+    state.className = "live-state off";
+  });
+  es.addEventListener("event", (m) => {
+    let e: VEvent;
+    try {
+      e = JSON.parse((m as MessageEvent).data);
+    } catch {
+      return;
+    }
+    if (!historyDone) pending.push(e);
+    else if (paused) {
+      held.push(e);
+      pauseBtn.textContent = `Resume (${held.length} new)`;
+    } else add(e, true);
+  });
+  es.addEventListener("alert", (m) => {
+    try {
+      const a = JSON.parse((m as MessageEvent).data);
+      const note = h("div", { class: "toast " + "sev-" + String(a.severity || "info").toLowerCase() },
+        h("strong", null, String(a.severity || "ALERT")), " ", String(a.title || a.rule_id || a.rule || "alert"),
+        a.project ? " · " + String(a.project) : "");
+      msg.prepend(note);
+      setTimeout(() => note.remove(), 15000);
+    } catch {
+      /* ignore malformed */
+    }
+  });
+  pauseBtn.addEventListener("click", () => {
+    paused = !paused;
+    pauseBtn.textContent = paused ? "Resume" : "Pause";
+    if (!paused) {
+      for (const e of held.splice(0)) add(e, true);
+    }
+  });
+
+  const ctl = new AbortController();
+  get<EventsPage>("/api/v1/events" + qs({ ...serverParams(f), limit: 200 }), ctl.signal)
+    .then((p) => {
+      const evs = [...(p.events || [])].sort((a, b) => (a._seq || 0) - (b._seq || 0));
+      for (const e of evs) add(e, false);
+    })
+    .catch((e) => {
+      if (!ctl.signal.aborted) msg.append(errorBox(e));
+    })
+    .finally(() => {
+      historyDone = true;
+      for (const e of pending.splice(0).sort((a, b) => (a._seq || 0) - (b._seq || 0))) add(e, true);
+      if (rows === 0) counter.textContent = "waiting for events…";
+    });
+
+  return () => {
+    ctl.abort();
+    es.close();
+  };
+}

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Row is one stored event: its indexed columns and the JSON line.
+type Row struct {
+	Seq          int64
+	ID           string
+	Time         time.Time
+	Project      string
+	SessionID    string
+	ToolName     string
+	EventType    string
+	HookEvent    string
+	Host         string
+	User         string
+	AgentID      string
+	OutsideScope bool
+	Sensitive    bool
+	Redacted     bool
+	Decision     string
+	// JSON is the event line exactly as it was appended.
+	JSON []byte
+}
+
+func (r *Row) column(name string) string {
+	switch name {
+	case ColProject:
+		return r.Project
+	case ColSession:
+		return r.SessionID
+	case ColTool:
+		return r.ToolName
+	case ColEventType:
+		return r.EventType
+	case ColHookEvent:
+		return r.HookEvent
+	case ColHost:
+		return r.Host
+	case ColUser:
+		return r.User
+	case ColAgentID:
+		return r.AgentID
+	case ColDecision:
+		return r.Decision
+	}
+	return ""
+}
+
+const rowColumns = `seq, id, ts, project, session_id, tool_name, event_type, hook_event, host, "user", agent_id,
+	outside_scope, sensitive, redacted, decision, json`
+
+func scanRow(sc interface{ Scan(...any) error }, r *Row) error {
+	var ts int64
+	var js sql.RawBytes
+	if err := sc.Scan(&r.Seq, &r.ID, &ts, &r.Project, &r.SessionID, &r.ToolName, &r.EventType, &r.HookEvent,
+		&r.Host, &r.User, &r.AgentID, &r.OutsideScope, &r.Sensitive, &r.Redacted, &r.Decision, &js); err != nil {
+		return err
+	}
+	r.Time = time.Unix(0, ts).UTC()
+	r.JSON = append(r.JSON[:0], js...)
+	return nil
+}
+
+// Query returns the events f selects, newest first unless f.Order says
+// otherwise, at most f.Limit of them (0: all).
+func (s *Store) Query(ctx context.Context, f Filter) ([]Row, error) {
+	var out []Row
+	err := s.scan(ctx, f, func(r *Row) bool {
+		out = append(out, *r)
+		r.JSON = nil // the next row gets its own buffer
+		return f.Limit <= 0 || len(out) < f.Limit
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	return out, nil
+}
+
+// Count returns how many events f selects (f.Limit is ignored).
+func (s *Store) Count(ctx context.Context, f Filter) (int64, error) {
+	f.Limit = 0
+	p, err := s.compile(f)
+	if err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	if !p.residual() {
+		q, args := p.selectSQL("count(*)", f, false)
+		var n int64
+		if err := s.rdb.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count: %w", err)
+		}
+		return n, nil
+	}
+	var n int64
+	if err := s.scanPlan(ctx, p, f, func(*Row) bool { n++; return true }); err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	return n, nil
+}
+
+// After returns up to limit events with seq > seq, oldest first: the
+// cursor for tail, the live stream and the Loki forwarder.
+func (s *Store) After(ctx context.Context, seq int64, limit int) ([]Row, error) {
+	return s.Query(ctx, Filter{AfterSeq: seq, Limit: limit, Order: OldestFirst})
+}
+
+// Get returns the event with the given id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (Row, error) {
+	var r Row
+	err := scanRow(s.rdb.QueryRowContext(ctx, `SELECT `+rowColumns+` FROM events WHERE id = ?`, id), &r)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("get event %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("get event %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// scan calls fn for each selected row, in order, until fn returns false.
+// The row (and its JSON buffer) is reused between calls.
+func (s *Store) scan(ctx context.Context, f Filter, fn func(*Row) bool) error {
+	p, err := s.compile(f)
+	if err != nil {
+		return err
+	}
+	return s.scanPlan(ctx, p, f, fn)
+}
+
+func (s *Store) scanPlan(ctx context.Context, p *plan, f Filter, fn func(*Row) bool) error {
+	q, args := p.selectSQL(rowColumns, f, true)
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var r Row
+	for rows.Next() {
+		if err := scanRow(rows, &r); err != nil {
+			return err
+		}
+		if p.residual() && !p.match(&r) {
+			continue
+		}
+		if !fn(&r) {
+			break
+		}
+	}
+	return rows.Err()
+}
+
+// selectSQL builds the statement. The LIMIT goes into SQL only when no
+// residual predicate can drop rows after it.
+func (p *plan) selectSQL(cols string, f Filter, ordered bool) (string, []any) {
+	var b strings.Builder
+	args := append([]any(nil), p.args...)
+	b.WriteString("SELECT ")
+	b.WriteString(cols)
+	b.WriteString(" FROM events")
+	where := p.where
+	if p.fts != "" {
+		where = append(where[:len(where):len(where)], "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
+		args = append(args, p.fts)
+	}
+	if len(where) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(where, " AND "))
+	}
+	if ordered {
+		if f.Order == OldestFirst {
+			b.WriteString(" ORDER BY seq ASC")
+		} else {
+			b.WriteString(" ORDER BY seq DESC")
+		}
+		if f.Limit > 0 && !p.residual() {
+			b.WriteString(" LIMIT ?")
+			args = append(args, f.Limit)
+		}
+	}
+	return b.String(), args
+}

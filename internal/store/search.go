@@ -1,0 +1,191 @@
+package store
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// The full-text pre-filter.
+//
+// events_fts indexes, per event, the raw (still JSON-escaped) bytes of the
+// string tokens of its JSON line, one per line, except:
+//   - keys that belong to the v3 schema (they are in nearly every row and
+//     would only make the index bigger), and
+//   - "hex-like" strings made only of [0-9a-fA-F:.TZ+-] (ids, digests,
+//     timestamps, session ids): unique per row, they would dominate the
+//     index while nobody searches them by substring.
+//
+// A `|= "term"` filter may use the index only when the index cannot miss a
+// match (termIndexable):
+//   - the term has no '"' and no '\', so where it occurs in the line it lies
+//     inside one string token (or in the structural text between tokens);
+//   - it contains a character that cannot occur in structural text (digits,
+//     signs, punctuation, whitespace, true/false/null), so it is inside a
+//     string token;
+//   - it contains a character outside the hex-like set, so that token was
+//     indexed unless it is a schema key; and it is no substring of a schema
+//     key.
+// The index is case-insensitive and detail=none (no positions), so a match
+// is only a candidate: every candidate row is re-checked against the line.
+
+// minIndexedTerm is the shortest term the trigram index can look up.
+const minIndexedTerm = 3
+
+// maxTrigrams bounds how many trigrams of one term are looked up: a few
+// well-spread ones already make the candidate set small.
+const maxTrigrams = 8
+
+// searchText appends the indexed text of one JSON line to buf.
+func (s *Store) searchText(buf *bytes.Buffer, line []byte) {
+	i, n := 0, len(line)
+	for i < n {
+		if line[i] != '"' {
+			i++
+			continue
+		}
+		// A string token: find its closing quote, skipping escapes.
+		j := i + 1
+		for j < n && line[j] != '"' {
+			if line[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		if j > n {
+			j = n
+		}
+		tok := line[i+1 : j]
+		k := j + 1
+		for k < n && (line[k] == ' ' || line[k] == '\t' || line[k] == '\n' || line[k] == '\r') {
+			k++
+		}
+		isKey := k < n && line[k] == ':'
+		i = j + 1
+		if len(tok) < minIndexedTerm || hexLike(tok) || (isKey && s.keys[string(tok)]) {
+			continue
+		}
+		buf.Write(tok)
+		buf.WriteByte('\n')
+	}
+}
+
+func hexLike(b []byte) bool {
+	for _, c := range b {
+		if !isHexLike(rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHexLike(c rune) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' ||
+		c == ':' || c == '.' || c == 'T' || c == 'Z' || c == '+' || c == '-'
+}
+
+// isStructural reports whether c can occur in a JSON line outside string
+// tokens.
+func isStructural(c rune) bool {
+	switch c {
+	case '{', '}', '[', ']', ':', ',', ' ', '\t', '\n', '\r', '-', '+', '.', 'e', 'E',
+		't', 'r', 'u', 'f', 'a', 'l', 's', 'n':
+		return true
+	}
+	return c >= '0' && c <= '9'
+}
+
+// termIndexable reports whether the FTS index can be used for a `|=` term
+// without ever dropping a matching row (see the comment at the top).
+func (s *Store) termIndexable(term string) bool {
+	if utf8.RuneCountInString(term) < minIndexedTerm || strings.ContainsAny(term, "\"\\") || !utf8.ValidString(term) {
+		return false
+	}
+	structural, hexy := true, true
+	for _, c := range term {
+		if c < 0x20 {
+			return false
+		}
+		if !isStructural(c) {
+			structural = false
+		}
+		if !isHexLike(c) {
+			hexy = false
+		}
+	}
+	if structural || hexy {
+		return false
+	}
+	for k := range s.keys {
+		if strings.Contains(k, term) {
+			return false
+		}
+	}
+	return true
+}
+
+// ftsQuery turns indexable terms into an FTS5 MATCH expression: the AND of
+// up to maxTrigrams trigrams of each term.
+func ftsQuery(terms []string) string {
+	var b strings.Builder
+	for _, t := range terms {
+		r := []rune(t)
+		n := len(r) - 2
+		step := 1
+		if n > maxTrigrams {
+			step = (n + maxTrigrams - 1) / maxTrigrams
+		}
+		seen := map[string]bool{}
+		add := func(i int) {
+			g := strings.ToLower(string(r[i : i+3]))
+			if seen[g] {
+				return
+			}
+			seen[g] = true
+			if b.Len() > 0 {
+				b.WriteString(" AND ")
+			}
+			b.WriteByte('"')
+			b.WriteString(g)
+			b.WriteByte('"')
+		}
+		for i := 0; i < n; i += step {
+			add(i)
+		}
+		add(n - 1) // always the last trigram
+	}
+	return b.String()
+}
+
+// schemaKeys returns every JSON key of the v3 event schema (all nesting
+// levels), from the struct tags of event.Event.
+func schemaKeys() map[string]bool {
+	keys := map[string]bool{}
+	var walk func(t reflect.Type)
+	seen := map[reflect.Type]bool{}
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if name != "" {
+				keys[name] = true
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeOf(event.Event{}))
+	return keys
+}

@@ -4,7 +4,27 @@
 // here-docs), their argv, redirections and the files they read or write.
 // It uses a real shell parser (mvdan.cc/sh/v3), never regexes over the raw
 // string, and it is bounded: any input finishes in well under 50 ms.
+//
+// Nothing is ever executed. Obfuscation is undone statically where the
+// answer is literal in the command itself: variables assigned earlier in the
+// same command ("a=r; b=m; $a$b"), $(printf '\x72\x6d'), $'\x72\x6d',
+// quotes inside names (r''m), and base64/hex/printf payloads piped or fed
+// into a shell ("echo cm0gLXJmIH4= | base64 -d | sh").
+//
+// Paths: every entry of Analysis.Paths, Reads and Writes is cleaned; ~ and
+// $HOME are expanded when Options.Home is set, and relative paths are joined
+// to Options.Cwd when it is set. Words that start with an expansion the
+// parser cannot resolve ("$DIR/x") are kept as written. Symlinks are not
+// resolved (the caller does that). Pseudo devices such as /dev/null,
+// /dev/stdout or /dev/fd/N are kept in Redirects but left out of Paths,
+// Reads and Writes; /dev/tcp/HOST/PORT and /dev/udp/HOST/PORT are kept
+// everywhere because rules look for them.
 package shell
+
+import (
+	"fmt"
+	"strings"
+)
 
 // Program is one simple command that would run.
 type Program struct {
@@ -12,8 +32,13 @@ type Program struct {
 	// unwrapping sudo/env/nohup/xargs/timeout/... wrappers. Empty if the
 	// command name is not a literal (see Dynamic).
 	Name string `json:"name"`
-	// Path is the command word as written ("/bin/rm").
+	// Path is the command word after quote removal and static resolution
+	// ("/bin/rm", "./run.sh", "rm" for \rm or r''m). When the name cannot be
+	// resolved it holds the source text ("$CMD").
 	Path string `json:"path,omitempty"`
+	// Raw is the command word exactly as written in the source, set only
+	// when it differs from Path (r''m, $a$b, "$(printf '\x72\x6d')").
+	Raw string `json:"raw,omitempty"`
 	// Args is argv[1:]; words that are not fully literal are rendered as
 	// their source text (e.g. "$HOME/.ssh").
 	Args []string `json:"args,omitempty"`
@@ -22,14 +47,24 @@ type Program struct {
 	// Wrappers lists wrappers removed to find Name, outermost first
 	// ("sudo", "env", "bash -c", "eval", "xargs").
 	Wrappers []string `json:"wrappers,omitempty"`
+	// WrapperArgs holds, for each entry of Wrappers, the options and
+	// operands given to that wrapper ("-S", "-u", "root" for sudo).
+	WrapperArgs [][]string `json:"wrapper_args,omitempty"`
 	// Dynamic is true when the command name is built at run time
 	// ($a$b, $(printf ...), "${CMD}").
 	Dynamic bool `json:"dynamic,omitempty"`
+	// Obfuscated is true when the command name is hidden behind quotes or
+	// escapes inside the word (r''m, r\m, $'\x72\x6d'). A leading backslash
+	// (\rm, the usual alias bypass) or a fully quoted name ("rm") does not
+	// count.
+	Obfuscated bool `json:"obfuscated,omitempty"`
 	// Depth is the nesting level: 0 at top level, +1 inside each bash -c,
 	// eval, $(...), <(...), subshell body passed as a string.
 	Depth int `json:"depth,omitempty"`
 	// Pipeline is an index into Analysis.Pipelines, or -1.
 	Pipeline int `json:"pipeline"`
+	// Background is true for "cmd &".
+	Background bool `json:"background,omitempty"`
 	// Redirects are this command's redirections.
 	Redirects []Redirect `json:"redirects,omitempty"`
 }
@@ -58,6 +93,10 @@ type Analysis struct {
 	Writes []string `json:"writes,omitempty"`
 	// Paths is every path-like word anywhere in the command, for scope checks.
 	Paths []string `json:"paths,omitempty"`
+	// Assigns holds shell variable assignments that outlive one command
+	// (NAME=value from bare assignments and export/declare/local), e.g.
+	// HISTFILE=/dev/null. Values are resolved like arguments.
+	Assigns []string `json:"assigns,omitempty"`
 	// HereDocs holds here-doc and here-string bodies (capped), so rules can
 	// look for scripts written by "cat > x.sh <<EOF".
 	HereDocs []string `json:"heredocs,omitempty"`
@@ -82,7 +121,55 @@ type Options struct {
 	MaxPrograms int
 }
 
+// Defaults for zero Options fields.
+const (
+	DefaultMaxBytes    = 256 << 10
+	DefaultMaxDepth    = 8
+	DefaultMaxPrograms = 4096
+)
+
 // Parse analyses cmd. It never panics and never returns nil.
-func Parse(cmd string, opts Options) *Analysis {
-	return &Analysis{}
+func Parse(cmd string, opts Options) (a *Analysis) {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = DefaultMaxDepth
+	}
+	if opts.MaxPrograms <= 0 {
+		opts.MaxPrograms = DefaultMaxPrograms
+	}
+	a = &Analysis{}
+	defer func() {
+		if r := recover(); r != nil {
+			// A parser or walker bug must never take the hook down; what was
+			// gathered so far is still useful.
+			a.ParseError = fmt.Sprintf("internal error: %v", r)
+			a.Truncated = true
+		}
+	}()
+	if len(cmd) > opts.MaxBytes {
+		cmd = cutInput(cmd, opts.MaxBytes)
+		a.Truncated = true
+	}
+	w := newWalker(opts, a, len(cmd))
+	w.top(cmd)
+	return a
+}
+
+// cutInput shortens s to at most n bytes, preferring a line boundary in the
+// second half so the prefix stays parseable, and never splitting a UTF-8
+// sequence.
+func cutInput(s string, n int) string {
+	s = s[:n]
+	if i := strings.LastIndexByte(s, '\n'); i >= n/2 {
+		return s[:i]
+	}
+	for len(s) > 0 && s[len(s)-1]&0xC0 == 0x80 {
+		s = s[:len(s)-1]
+	}
+	if len(s) > 0 && s[len(s)-1] >= 0xC0 {
+		s = s[:len(s)-1]
+	}
+	return s
 }

@@ -20,6 +20,8 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{"0001_events", schemaEvents},
+		{"0200_ui_sessions", schemaUISessions}, // sessions.go
+		{"0210_ui_rollups", schemaUIRollups},   // overview.go
 	}
 }
 

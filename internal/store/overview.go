@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Rollups for the overview page, maintained by triggers on events (same
+// transaction as the insert or retention delete), so the charts read a few
+// hundred small rows instead of aggregating millions of events.
+//
+//	ui_activity: one row per 5-minute bucket: events, flagged, blocked.
+//	ui_rollup:   one row per (hour, project, tool_name, event_type): events.
+const schemaUIRollups = `
+CREATE TABLE ui_activity (
+	bucket  INTEGER PRIMARY KEY,
+	events  INTEGER NOT NULL DEFAULT 0,
+	flagged INTEGER NOT NULL DEFAULT 0,
+	blocked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE ui_rollup (
+	hour       INTEGER NOT NULL,
+	project    TEXT    NOT NULL,
+	tool_name  TEXT    NOT NULL,
+	event_type TEXT    NOT NULL,
+	events     INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (hour, project, tool_name, event_type)
+) WITHOUT ROWID;
+
+CREATE TRIGGER ui_rollup_ins AFTER INSERT ON events BEGIN
+	INSERT INTO ui_activity (bucket, events, flagged, blocked)
+	VALUES (NEW.ts / 300000000000, 1, (NEW.outside_scope OR NEW.sensitive OR NEW.redacted), NEW.decision NOT IN ('', 'allow'))
+	ON CONFLICT (bucket) DO UPDATE SET events = events + 1,
+		flagged = flagged + excluded.flagged, blocked = blocked + excluded.blocked;
+	INSERT INTO ui_rollup (hour, project, tool_name, event_type, events)
+	VALUES (NEW.ts / 3600000000000, NEW.project, NEW.tool_name, NEW.event_type, 1)
+	ON CONFLICT (hour, project, tool_name, event_type) DO UPDATE SET events = events + 1;
+END;
+
+CREATE TRIGGER ui_rollup_del AFTER DELETE ON events BEGIN
+	UPDATE ui_activity SET events = events - 1,
+		flagged = flagged - (OLD.outside_scope OR OLD.sensitive OR OLD.redacted),
+		blocked = blocked - (OLD.decision NOT IN ('', 'allow'))
+	WHERE bucket = OLD.ts / 300000000000;
+	UPDATE ui_rollup SET events = events - 1
+	WHERE hour = OLD.ts / 3600000000000 AND project = OLD.project AND tool_name = OLD.tool_name AND event_type = OLD.event_type;
+END;
+
+INSERT INTO ui_activity (bucket, events, flagged, blocked)
+SELECT ts / 300000000000, count(*), sum(outside_scope OR sensitive OR redacted), sum(decision NOT IN ('', 'allow'))
+FROM events GROUP BY 1;
+INSERT INTO ui_rollup (hour, project, tool_name, event_type, events)
+SELECT ts / 3600000000000, project, tool_name, event_type, count(*) FROM events GROUP BY 1, 2, 3, 4;
+`
+
+// activityBucket is the granularity of ui_activity.
+const activityBucket = 5 * time.Minute
+
+// Count is one bar of a distribution.
+type Count struct {
+	Name  string
+	Count int64
+}
+
+// Overview is the overview page's data for one time range.
+type Overview struct {
+	From, To time.Time
+	Bucket   time.Duration
+	// Times are the bucket starts; Events, Flagged and Blocked line up with them.
+	Times                    []time.Time
+	Events, Flagged, Blocked []int64
+	// Totals over the range.
+	TotalEvents, TotalFlagged, TotalBlocked, Sessions int64
+	// Distributions over the range (hour-aligned), largest first.
+	Tools, Projects, EventTypes []Count
+}
+
+// Overview aggregates [from, to) from the rollup tables. bucket is rounded
+// up to a multiple of 5 minutes. Distributions use whole hours, so their
+// range starts at the hour that contains from.
+func (s *Store) Overview(ctx context.Context, from, to time.Time, bucket time.Duration) (Overview, error) {
+	if bucket < activityBucket {
+		bucket = activityBucket
+	}
+	bucket = (bucket + activityBucket - 1) / activityBucket * activityBucket
+	start := from.Truncate(bucket)
+	o := Overview{From: from, To: to, Bucket: bucket}
+	n := int((to.Sub(start) + bucket - 1) / bucket)
+	if n <= 0 || n > 10000 {
+		return o, fmt.Errorf("overview: %d buckets from %s to %s by %s: pick a larger bucket", n, from, to, bucket)
+	}
+	o.Times = make([]time.Time, n)
+	for i := range o.Times {
+		o.Times[i] = start.Add(time.Duration(i) * bucket)
+	}
+	o.Events, o.Flagged, o.Blocked = make([]int64, n), make([]int64, n), make([]int64, n)
+	bFrom, bTo := from.UnixNano()/int64(activityBucket), (to.UnixNano()+int64(activityBucket)-1)/int64(activityBucket)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT bucket, events, flagged, blocked FROM ui_activity
+		WHERE bucket >= ? AND bucket < ? ORDER BY bucket`, bFrom, bTo)
+	if err != nil {
+		return o, fmt.Errorf("overview activity: %w", err)
+	}
+	for rows.Next() {
+		var b, ev, fl, bl int64
+		if err := rows.Scan(&b, &ev, &fl, &bl); err != nil {
+			rows.Close()
+			return o, fmt.Errorf("overview activity: %w", err)
+		}
+		i := int(time.Unix(0, b*int64(activityBucket)).Sub(start) / bucket)
+		if i < 0 || i >= n {
+			continue
+		}
+		o.Events[i] += ev
+		o.Flagged[i] += fl
+		o.Blocked[i] += bl
+		o.TotalEvents += ev
+		o.TotalFlagged += fl
+		o.TotalBlocked += bl
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return o, fmt.Errorf("overview activity: %w", err)
+	}
+	hFrom, hTo := from.UnixNano()/int64(time.Hour), (to.UnixNano()+int64(time.Hour)-1)/int64(time.Hour)
+	for _, d := range []struct {
+		col string
+		out *[]Count
+	}{{"tool_name", &o.Tools}, {"project", &o.Projects}, {"event_type", &o.EventTypes}} {
+		where := ""
+		if d.col == "tool_name" {
+			where = " AND tool_name != ''"
+		}
+		// d.col is one of three constants above, never user input.
+		q := `SELECT ` + d.col + `, sum(events) AS n FROM ui_rollup WHERE hour >= ? AND hour < ?` + where +
+			` GROUP BY 1 HAVING n > 0 ORDER BY n DESC, 1 LIMIT 20`
+		if err := s.counts(ctx, d.out, q, hFrom, hTo); err != nil {
+			return o, fmt.Errorf("overview %s: %w", d.col, err)
+		}
+	}
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM ui_sessions WHERE last_ts >= ? AND first_ts < ?`,
+		from.UnixNano(), to.UnixNano()).Scan(&o.Sessions); err != nil {
+		return o, fmt.Errorf("overview sessions: %w", err)
+	}
+	return o, nil
+}
+
+func (s *Store) counts(ctx context.Context, out *[]Count, q string, args ...any) error {
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Count
+		if err := rows.Scan(&c.Name, &c.Count); err != nil {
+			return err
+		}
+		*out = append(*out, c)
+	}
+	return rows.Err()
+}

@@ -1,0 +1,63 @@
+package alert
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the dispatcher's Prometheus series. They are created per
+// Dispatcher and never registered globally: serve registers Collectors().
+type metrics struct {
+	occurrences *prometheus.CounterVec   // by severity
+	raised      *prometheus.CounterVec   // new alerts, by severity
+	held        prometheus.Counter       // notifications held back by the rate limit
+	summaries   prometheus.Counter       // summary notifications emitted
+	sent        *prometheus.CounterVec   // by channel
+	failed      *prometheus.CounterVec   // by channel, after all retries
+	dropped     *prometheus.CounterVec   // by channel, queue full
+	retries     *prometheus.CounterVec   // by channel
+	latency     *prometheus.HistogramVec // by channel: Handle → delivered
+	persistErrs prometheus.Counter
+	queue       *prometheus.GaugeVec // by channel
+}
+
+func newMetrics() *metrics {
+	return &metrics{
+		occurrences: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_alert_occurrences_total", Help: "Rule matches handled by the alert dispatcher.",
+		}, []string{"severity"}),
+		raised: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_alerts_raised_total", Help: "New (deduplicated) alerts opened.",
+		}, []string{"severity"}),
+		held: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_alert_notifications_held_total", Help: "Notifications held back by max_alerts_per_minute (reported in summaries).",
+		}),
+		summaries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_alert_summaries_total", Help: "Rate-limit summary notifications emitted.",
+		}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_alert_notifications_sent_total", Help: "Notifications delivered, per channel.",
+		}, []string{"channel"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_alert_notifications_failed_total", Help: "Notifications that failed after all retries, per channel.",
+		}, []string{"channel"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_alert_notifications_dropped_total", Help: "Notifications dropped because the channel's queue was full.",
+		}, []string{"channel"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_alert_notification_retries_total", Help: "Delivery attempts retried, per channel.",
+		}, []string{"channel"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vigil_alert_delivery_seconds",
+			Help:    "Time from the dispatcher handling a match to the channel accepting the notification.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"channel"}),
+		persistErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_alert_persist_errors_total", Help: "Failed writes of alerts to the store (retried on the next flush).",
+		}),
+		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vigil_alert_queue_length", Help: "Notifications waiting per channel.",
+		}, []string{"channel"}),
+	}
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.occurrences, m.raised, m.held, m.summaries, m.sent, m.failed, m.dropped, m.retries, m.latency, m.persistErrs, m.queue}
+}

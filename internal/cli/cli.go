@@ -41,8 +41,17 @@ type command struct {
 // commands is the dispatch table. Each entry lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"hook":    {"handle one Claude Code hook event (stdin JSON)", runHook},
-		"version": {"print the version", runVersion},
+		"hook":       {"handle one Claude Code hook event (stdin JSON)", runHook},
+		"version":    {"print the version", runVersion},
+		"connect":    {"add Vigil's hook to a project's Claude Code settings", runConnect},
+		"disconnect": {"remove Vigil's hook from a project's Claude Code settings", runDisconnect},
+		"projects":   {"list connected projects with event counts", runProjects},
+		"enable":     {"switch recording on for a project (or --global)", runEnable},
+		"disable":    {"switch recording off for a project (or --global)", runDisable},
+		"start":      {"run vigil serve in the background", runStart},
+		"stop":       {"stop the background vigil serve", runStop},
+		"status":     {"show whether serve runs, with counts and spool backlog", runStatus},
+		"doctor":     {"check the hook, serve, spool and clock, with fixes", runDoctor},
 	}
 }
 

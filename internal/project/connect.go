@@ -1,6 +1,7 @@
 package project
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,11 @@ type Result struct {
 	File    string
 	Changed bool
 	Created bool // the file did not exist before
+	// CreatedDir is set when Connect created the file's folder (.claude).
+	CreatedDir bool
+	// Deleted is set when Disconnect removed a file Connect had created
+	// and that held nothing else.
+	Deleted bool
 	// Backup holds the previous content when an existing file changed.
 	Backup string
 	// Removed counts the handlers Disconnect dropped.
@@ -39,13 +45,18 @@ func Connect(file, command string, isSelf func(string) bool, now time.Time) (Res
 }
 
 // Disconnect removes every Vigil hook handler from the settings file. A
-// missing file is not an error: there is nothing to remove.
-func Disconnect(file string, isSelf func(string) bool, now time.Time) (Result, error) {
+// missing file is not an error: there is nothing to remove. When created
+// is set (Connect created the file) and nothing else is left in it, the
+// file is removed instead of being left as {}.
+func Disconnect(file string, isSelf func(string) bool, now time.Time, created bool) (Result, error) {
 	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return Result{File: file}, nil
 	}
 	return edit(file, now, func(path string, b []byte) ([]byte, bool, int, error) {
 		out, n, err := Unmerge(path, b, isSelf)
+		if err == nil && n > 0 && created && bytes.Equal(bytes.TrimSpace(out), []byte("{}")) {
+			return nil, true, n, nil
+		}
 		return out, n > 0, n, err
 	})
 }
@@ -56,6 +67,9 @@ func edit(file string, now time.Time, fn func(path string, b []byte) ([]byte, bo
 	}
 	res := Result{File: file}
 	dir := filepath.Dir(file)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		res.CreatedDir = true
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, fmt.Errorf("create %s: %w", dir, err)
 	}
@@ -84,6 +98,16 @@ func edit(file string, now time.Time, fn func(path string, b []byte) ([]byte, bo
 	}
 	res.Removed = removed
 	if !changed {
+		res.CreatedDir = false
+		return res, nil
+	}
+	if out == nil {
+		// Disconnect of a file Connect created: nothing of anyone else's
+		// is in it, so no backup either.
+		if err := os.Remove(file); err != nil {
+			return res, fmt.Errorf("remove %s: %w", file, err)
+		}
+		res.Changed, res.Deleted = true, true
 		return res, nil
 	}
 	if !res.Created {

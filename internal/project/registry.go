@@ -27,6 +27,9 @@ type Project struct {
 	// Settings is the settings.json that holds the hook entries.
 	Settings    string    `json:"settings"`
 	ConnectedAt time.Time `json:"connected_at"`
+	// Created lists what connect created (the settings file, the .claude
+	// folder), so disconnect removes them again when nothing else is left.
+	Created []string `json:"created,omitempty"`
 }
 
 // Registry lists connected projects. It is a small JSON file
@@ -60,19 +63,29 @@ func LoadRegistry(path string) (*Registry, error) {
 // projects nest, the longest matching directory wins. dir should be a clean
 // absolute path; it is cleaned again here.
 func (r *Registry) NameFor(dir string) (name string, ok bool) {
+	p, ok := r.Lookup(dir)
+	return p.Name, ok
+}
+
+// Lookup returns the connected project that contains dir (the longest
+// matching directory wins).
+func (r *Registry) Lookup(dir string) (Project, bool) {
 	if r == nil || dir == "" {
-		return "", false
+		return Project{}, false
 	}
 	dir = filepath.Clean(dir)
-	best := -1
-	for _, p := range r.Projects {
+	best, at := -1, -1
+	for i, p := range r.Projects {
 		for _, d := range [2]string{p.Dir, p.RealDir} {
 			if d != "" && len(d) > best && within(dir, d) {
-				name, best, ok = p.Name, len(d), true
+				best, at = len(d), i
 			}
 		}
 	}
-	return name, ok
+	if at < 0 {
+		return Project{}, false
+	}
+	return r.Projects[at], true
 }
 
 // Find returns the project registered for exactly dir.

@@ -190,7 +190,7 @@ func TestMalformed(t *testing.T) {
 				if op == "connect" {
 					_, err = Connect(file, HookCommand(testBin, ""), isTestBin, time.Now())
 				} else {
-					_, err = Disconnect(file, isTestBin, time.Now())
+					_, err = Disconnect(file, isTestBin, time.Now(), false)
 				}
 				var me *MalformedError
 				if !errors.As(err, &me) {
@@ -246,7 +246,7 @@ func TestConnectBackupAndIdempotence(t *testing.T) {
 		t.Errorf("want 1 backup, got %v", backups)
 	}
 	// Disconnect backs up too, and two backups in the same instant do not collide.
-	res3, err := Disconnect(file, isTestBin, now)
+	res3, err := Disconnect(file, isTestBin, now, false)
 	if err != nil || !res3.Changed || res3.Backup == "" || res3.Backup == res.Backup {
 		t.Fatalf("disconnect: %+v %v", res3, err)
 	}
@@ -372,4 +372,33 @@ func FuzzMerge(f *testing.F) {
 			t.Fatal("unmerge left Vigil entries")
 		}
 	})
+}
+
+func TestDisconnectRemovesWhatConnectCreated(t *testing.T) {
+	proj := t.TempDir()
+	file := SettingsFile(proj)
+	res, err := Connect(file, HookCommand(testBin, ""), isTestBin, time.Now())
+	if err != nil || !res.Created || !res.CreatedDir {
+		t.Fatalf("connect: %+v %v", res, err)
+	}
+	res, err = Disconnect(file, isTestBin, time.Now(), true)
+	if err != nil || !res.Deleted || res.Backup != "" {
+		t.Fatalf("disconnect: %+v %v", res, err)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("created settings file still there: %v", err)
+	}
+
+	// A file someone added settings to after connect stays.
+	Connect(file, HookCommand(testBin, ""), isTestBin, time.Now())
+	b := readFile(t, file)
+	b = bytes.Replace(b, []byte(`{`), []byte(`{"model": "opus",`), 1)
+	os.WriteFile(file, b, 0o644)
+	res, err = Disconnect(file, isTestBin, time.Now(), true)
+	if err != nil || res.Deleted {
+		t.Fatalf("disconnect: %+v %v", res, err)
+	}
+	if got := semantic(t, readFile(t, file)); !reflect.DeepEqual(got, map[string]any{"model": "opus"}) {
+		t.Errorf("left %v", got)
+	}
 }

@@ -43,6 +43,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"hook":       {"handle one Claude Code hook event (stdin JSON)", runHook},
 		"version":    {"print the version", runVersion},
+		"serve":      {"run the server: spool tailer, store, API and web UI", runServe},
 		"connect":    {"add Vigil's hook to a project's Claude Code settings", runConnect},
 		"disconnect": {"remove Vigil's hook from a project's Claude Code settings", runDisconnect},
 		"projects":   {"list connected projects with event counts", runProjects},

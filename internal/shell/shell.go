@@ -8,7 +8,7 @@
 // Nothing is ever executed. Obfuscation is undone statically where the
 // answer is literal in the command itself: variables assigned earlier in the
 // same command ("a=r; b=m; $a$b"), $(printf '\x72\x6d'), $'\x72\x6d',
-// quotes inside names (r''m), and base64/hex/printf payloads piped or fed
+// quotes inside names (r"m", r\m), and base64/hex/printf payloads piped or fed
 // into a shell ("echo cm0gLXJmIH4= | base64 -d | sh").
 //
 // Paths: every entry of Analysis.Paths, Reads and Writes is cleaned; ~ and

@@ -55,7 +55,7 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 		}
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO events
 			(seq, id, ts, project, session_id, tool_name, event_type, hook_event, host, user, agent_id,
-			 outside_scope, sensitive, redacted, decision, json, prev_hash, hash)
+			 outside_scope, sensitive, redacted, decision, data, prev_hash, hash)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING`)
 		if err != nil {
 			return fmt.Errorf("prepare insert: %w", err)
@@ -68,11 +68,13 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 		defer fts.Close()
 		hookErrors := 0
 		var text bytes.Buffer
+		var stored []byte
 		for i, r := range recs {
 			recs[i].Seq = 0
 			e := r.Event
 			seq := headSeq + 1
 			h := chainHash(headHash, r.JSON)
+			stored = s.codec.encode(stored[:0], r.JSON)
 			decision := ""
 			if e.Decision != nil {
 				decision = e.Decision.Action
@@ -80,7 +82,7 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 			res, err := ins.ExecContext(ctx, seq, e.ID, e.Timestamp.UnixNano(), e.Project, e.SessionID,
 				e.ToolName, e.EventType, e.HookEvent, e.Host, e.User, e.AgentID,
 				e.Security.OutsideProjectScope, e.Security.SensitivePath, len(e.Security.Redactions) > 0,
-				decision, string(r.JSON), headHash, h)
+				decision, stored, headHash, h)
 			if err != nil {
 				return fmt.Errorf("insert event %s: %w", e.ID, err)
 			}

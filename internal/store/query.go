@@ -55,18 +55,31 @@ func (r *Row) column(name string) string {
 }
 
 const rowColumns = `seq, id, ts, project, session_id, tool_name, event_type, hook_event, host, "user", agent_id,
-	outside_scope, sensitive, redacted, decision, json`
+	outside_scope, sensitive, redacted, decision, data`
 
-func scanRow(sc interface{ Scan(...any) error }, r *Row) error {
+// scanRow reads one row into r, reusing r.JSON's buffer. RawBytes (no
+// copy for rows a residual predicate drops) only works with *sql.Rows.
+func (s *Store) scanRow(sc interface{ Scan(...any) error }, r *Row) error {
 	var ts int64
-	var js sql.RawBytes
+	var js any = new(sql.RawBytes)
+	if _, ok := sc.(*sql.Row); ok {
+		js = new([]byte)
+	}
 	if err := sc.Scan(&r.Seq, &r.ID, &ts, &r.Project, &r.SessionID, &r.ToolName, &r.EventType, &r.HookEvent,
-		&r.Host, &r.User, &r.AgentID, &r.OutsideScope, &r.Sensitive, &r.Redacted, &r.Decision, &js); err != nil {
+		&r.Host, &r.User, &r.AgentID, &r.OutsideScope, &r.Sensitive, &r.Redacted, &r.Decision, js); err != nil {
 		return err
 	}
 	r.Time = time.Unix(0, ts).UTC()
-	r.JSON = append(r.JSON[:0], js...)
-	return nil
+	var stored []byte
+	switch js := js.(type) {
+	case *sql.RawBytes:
+		stored = *js
+	case *[]byte:
+		stored = *js
+	}
+	var err error
+	r.JSON, err = s.codec.decode(r.JSON[:0], stored)
+	return err
 }
 
 // Query returns the events f selects, newest first unless f.Order says
@@ -115,7 +128,7 @@ func (s *Store) After(ctx context.Context, seq int64, limit int) ([]Row, error) 
 // Get returns the event with the given id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (Row, error) {
 	var r Row
-	err := scanRow(s.rdb.QueryRowContext(ctx, `SELECT `+rowColumns+` FROM events WHERE id = ?`, id), &r)
+	err := s.scanRow(s.rdb.QueryRowContext(ctx, `SELECT `+rowColumns+` FROM events WHERE id = ?`, id), &r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("get event %s: %w", id, ErrNotFound)
 	}
@@ -144,7 +157,7 @@ func (s *Store) scanPlan(ctx context.Context, p *plan, f Filter, fn func(*Row) b
 	defer rows.Close()
 	var r Row
 	for rows.Next() {
-		if err := scanRow(rows, &r); err != nil {
+		if err := s.scanRow(rows, &r); err != nil {
 			return err
 		}
 		if p.residual() && !p.match(&r) {

@@ -42,7 +42,7 @@ CREATE TABLE events (
 	sensitive     INTEGER NOT NULL DEFAULT 0,
 	redacted      INTEGER NOT NULL DEFAULT 0,
 	decision      TEXT    NOT NULL DEFAULT '',
-	json          TEXT    NOT NULL,
+	data          BLOB    NOT NULL,
 	prev_hash     BLOB    NOT NULL,
 	hash          BLOB    NOT NULL
 );
@@ -68,6 +68,10 @@ CREATE TABLE chain (
 	deleted     INTEGER NOT NULL
 );
 INSERT INTO chain VALUES (1, 0, zeroblob(32), 0, zeroblob(32), 0, 0, 0);
+CREATE TABLE dicts (
+	id      INTEGER PRIMARY KEY,
+	content BLOB NOT NULL
+);
 CREATE TABLE checkpoints (
 	name       TEXT PRIMARY KEY,
 	value      INTEGER NOT NULL DEFAULT 0,

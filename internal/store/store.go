@@ -63,8 +63,9 @@ type Store struct {
 	rdb  *sql.DB // the reader pool
 	// wmu serialises write transactions so the chain head read at the start
 	// of a batch is still the head at commit.
-	wmu  sync.Mutex
-	keys map[string]bool // JSON keys of the v3 schema, see search.go
+	wmu   sync.Mutex
+	keys  map[string]bool // JSON keys of the v3 schema, see search.go
+	codec *codec          // stored form of event lines, see codec.go
 }
 
 // Open opens (creating it when needed, unless read-only) the store at path.
@@ -120,6 +121,10 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open store %s: no events table: %w", path, err)
 		}
 	}
+	if s.codec, err = loadCodec(ctx, s.wdb, s.rdb); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -152,6 +157,7 @@ func (s *Store) Path() string { return s.path }
 // last connection closes.
 func (s *Store) Close() error {
 	var errs []error
+	s.codec.close()
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
 	}

@@ -62,7 +62,7 @@ func (s *Store) Verify(ctx context.Context) (VerifyResult, error) {
 		return res, fmt.Errorf("verify: read chain: %w", err)
 	}
 	res.AnchorSeq = anchorSeq
-	rows, err := tx.QueryContext(ctx, `SELECT seq, id, json, prev_hash, hash FROM events ORDER BY seq`)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, id, data, prev_hash, hash FROM events ORDER BY seq`)
 	if err != nil {
 		return res, fmt.Errorf("verify: %w", err)
 	}
@@ -70,14 +70,14 @@ func (s *Store) Verify(ctx context.Context) (VerifyResult, error) {
 	prevSeq, prevHash, prevID := anchorSeq, anchorHash, ""
 	var seq int64
 	var id string
-	var js, ph, h []byte
+	var stored, js, ph, h []byte
 	bad := func(p, detail string) (VerifyResult, error) {
 		res.BadSeq, res.BadID, res.Problem, res.Detail = seq, id, p, detail
 		return res, nil
 	}
 	broken := false
 	for rows.Next() {
-		if err := rows.Scan(&seq, &id, &js, &ph, &h); err != nil {
+		if err := rows.Scan(&seq, &id, &stored, &ph, &h); err != nil {
 			return res, fmt.Errorf("verify: %w", err)
 		}
 		if res.Checked == 0 {
@@ -90,6 +90,11 @@ func (s *Store) Verify(ctx context.Context) (VerifyResult, error) {
 		if seq != prevSeq+1 {
 			rows.Close()
 			return bad(ProblemMissing, fmt.Sprintf("seq jumps from %d to %d", prevSeq, seq))
+		}
+		js, err = s.codec.decode(js[:0], stored)
+		if err != nil {
+			rows.Close()
+			return bad(ProblemAltered, err.Error())
 		}
 		if !bytes.Equal(chainHash(ph, js), h) {
 			rows.Close()

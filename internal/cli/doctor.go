@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/project"
+	"github.com/vigil-sec/vigil/internal/store"
 )
 
 // Doctor check outcomes.
@@ -78,7 +79,7 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 	}
 	add(doctorServe(ctx, env, cfg))
 	add(doctorSpool(cfg))
-	add(doctorClock(cfg))
+	add(doctorClock(ctx, cfg))
 
 	fails, warns := 0, 0
 	w := env.Stdout
@@ -285,7 +286,7 @@ func doctorSpool(cfg config.Config) checkResult {
 // doctorClock checks the wall clock: a plausible year, not behind the
 // newest spool file (it would order new events before old ones), and not
 // being stepped right now (wall time moving apart from monotonic time).
-func doctorClock(cfg config.Config) checkResult {
+func doctorClock(ctx context.Context, cfg config.Config) checkResult {
 	const fix = "sync the system clock (e.g. timedatectl set-ntp true, or sudo sntp -sS time.apple.com)"
 	t0 := time.Now()
 	time.Sleep(20 * time.Millisecond)
@@ -311,7 +312,26 @@ func doctorClock(cfg config.Config) checkResult {
 	if ahead := newest.Sub(now); ahead > time.Minute {
 		return checkResult{checkFail, "clock", fmt.Sprintf("the clock is %s behind the newest spool file %s: it went back in time", ahead.Round(time.Second), newestName), fix}
 	}
+	if last := newestEvent(ctx, cfg.Store.Path); last.Sub(now) > time.Minute {
+		return checkResult{checkFail, "clock", fmt.Sprintf("the clock is %s behind the newest stored event (%s): it went back in time",
+			last.Sub(now).Round(time.Second), last.Format(time.RFC3339)), fix}
+	}
 	return checkResult{checkOK, "clock", now.UTC().Format(time.RFC3339), ""}
+}
+
+// newestEvent is the timestamp of the newest stored event, zero when there
+// is no store or it cannot be read (other checks report that).
+func newestEvent(ctx context.Context, path string) time.Time {
+	st, err := store.Open(path, store.Options{ReadOnly: true, Readers: 1})
+	if err != nil {
+		return time.Time{}
+	}
+	defer st.Close()
+	stats, err := st.Stats(ctx)
+	if err != nil {
+		return time.Time{}
+	}
+	return stats.Last
 }
 
 // shellArg quotes s for a shell command line when it needs it.

@@ -71,42 +71,6 @@ func processAlive(pid int) bool {
 	return true
 }
 
-// serveAddr picks the address serve will listen on from serve's flags,
-// falling back to the configured one, and returns serve's flags with that
-// address as the one --addr. A port of 0 is replaced by a free port now,
-// because start must know where to find the server.
-func serveAddr(args []string, cfgAddr string) (addr string, outArgs []string, err error) {
-	addr = cfgAddr
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--addr" || a == "-addr":
-			if i+1 < len(args) {
-				addr = args[i+1]
-				i++
-			}
-			continue
-		case strings.HasPrefix(a, "--addr="), strings.HasPrefix(a, "-addr="):
-			_, addr, _ = strings.Cut(a, "=")
-			continue
-		}
-		outArgs = append(outArgs, a)
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", nil, fmt.Errorf("%w: server address %q: %v", ErrUsage, addr, err)
-	}
-	if port == "0" {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return "", nil, fmt.Errorf("pick a free port on %s: %w", host, err)
-		}
-		addr = l.Addr().String()
-		l.Close()
-	}
-	return addr, append(outArgs, "--addr", addr), nil
-}
-
 // dialAddr is the address a local client uses to reach a server listening
 // on addr: a wildcard host is reached on loopback.
 func dialAddr(addr string) string {
@@ -152,10 +116,11 @@ func runStart(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "removing stale pidfile (pid %d is gone)\n", pf.PID)
 		os.Remove(pidfilePath(env.Paths))
 	}
-	addr, serveArgs, err := serveAddr(args, cfg.Server.Addr)
-	if err != nil {
-		return err
-	}
+	// serve writes the address it bound to this file: the only way to know
+	// it when --addr asks for port 0.
+	addrFile := filepath.Join(env.Paths.RunDir, "serve.addr")
+	os.Remove(addrFile)
+	serveArgs := append(append([]string{"serve"}, args...), "--addr-file", addrFile)
 	bin, err := vigilBinary()
 	if err != nil {
 		return err
@@ -171,7 +136,7 @@ func runStart(ctx context.Context, env *Env, args []string) error {
 	defer logf.Close()
 	startOffset, _ := logf.Seek(0, io.SeekEnd)
 
-	cmd := exec.Command(bin, append([]string{"serve"}, serveArgs...)...)
+	cmd := exec.Command(bin, serveArgs...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -184,21 +149,29 @@ func runStart(ctx context.Context, env *Env, args []string) error {
 	started := time.Now().UTC()
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(30 * time.Second)
+	addr := ""
 	for {
-		if ok, _ := httpProbe(ctx, client, dialAddr(addr), "/readyz", cfg.Server.Token); ok {
-			break
+		if addr == "" {
+			if b, err := os.ReadFile(addrFile); err == nil && bytes.HasSuffix(b, []byte("\n")) {
+				addr = strings.TrimSpace(string(b))
+			}
+		}
+		if addr != "" {
+			if ok, _ := httpProbe(ctx, client, dialAddr(addr), "/readyz", cfg.Server.Token); ok {
+				break
+			}
 		}
 		select {
 		case err := <-exited:
 			return &ExitError{Code: 1, Msg: fmt.Sprintf("vigil serve exited during startup (%v); its log %s says:\n%s", err, logPath, serveLogTail(logPath, startOffset, 20))}
 		case <-ctx.Done():
-			cmd.Process.Kill()
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(25 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			return &ExitError{Code: 1, Msg: fmt.Sprintf("vigil serve did not become ready on http://%s within 30s; killed it. Log %s:\n%s", addr, logPath, serveLogTail(logPath, startOffset, 20))}
+			return &ExitError{Code: 1, Msg: fmt.Sprintf("vigil serve did not become ready within 30s (address %q); killed it. Log %s:\n%s", addr, logPath, serveLogTail(logPath, startOffset, 20))}
 		}
 	}
 	pf = &Pidfile{PID: cmd.Process.Pid, Addr: addr, StartedAt: started, Log: logPath, Version: Version}

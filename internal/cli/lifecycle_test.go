@@ -58,4 +58,3 @@ func TestLifecycleStalePidfile(t *testing.T) {
 		})
 	}
 }
-

@@ -79,7 +79,7 @@ func (e *engine) key(m *rules.Match) string {
 	var b strings.Builder
 	for i, f := range e.keyFields {
 		if i > 0 {
-			b.WriteByte(0)
+			b.WriteByte('|')
 		}
 		switch f {
 		case config.KeyRule:

@@ -279,9 +279,9 @@ func (a Alerts) validate() Errors {
 		}
 		httpURL(p+".url", RedactURL(w.URL), false)
 		switch strings.ToUpper(w.Method) {
-		case "", "POST", "PUT", "PATCH", "GET":
+		case "", "POST", "PUT", "PATCH":
 		default:
-			add(p+".method", w.Method, "must be POST, PUT, PATCH or GET")
+			add(p+".method", w.Method, "must be POST, PUT or PATCH")
 		}
 		if w.Name != "" {
 			if names[w.Name] {

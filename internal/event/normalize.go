@@ -871,7 +871,8 @@ func (b *builder) outcomeSuccess(r obj) {
 
 func (b *builder) outcomeFailure(p obj) {
 	msg := p.str("error")
-	o := &Outcome{Success: false, Error: b.text("outcome.error", msg), Interrupted: p.boolean("is_interrupt")}
+	// The error carries tool output: keep only its start (redacted).
+	o := &Outcome{Success: false, Error: cutUTF8(b.text("outcome.error", msg), 2048), Interrupted: p.boolean("is_interrupt")}
 	if m := exitCodeRE.FindStringSubmatch(firstLine(msg)); m != nil {
 		if c, err := strconv.Atoi(m[1]); err == nil {
 			o.ExitCode = &c

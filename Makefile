@@ -1,0 +1,51 @@
+# Vigil. `make run` builds and serves on 127.0.0.1:7474; `make test` runs
+# everything CI runs. Targets owned by a subsystem are marked.
+SHELL := bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/vigil-sec/vigil/internal/cli.Version=$(VERSION)
+BIN := bin/vigil
+SHARED ?= ../shared
+export CGO_ENABLED := 0
+
+.PHONY: all build run test test-go vet fmt-check fuzz bench bench-go bench-hook detect loki ui clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
+
+run: build
+	./$(BIN) serve
+
+# The full suite: formatting, vet, unit + integration + browser + Loki tests
+# (race detector on), and the normaliser fuzz target for 30 s.
+test: fmt-check vet loki test-go fuzz
+
+fmt-check:
+	@out=$$(gofmt -l cmd internal apptest); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test-go:
+	CGO_ENABLED=1 $(GO) test -race -timeout 20m ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 30s ./internal/event
+
+bench: bench-go bench-hook
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+
+bench-hook: build
+	$(GO) run ./apptest/cmd/hookbench -bin $(BIN) -fixture $(SHARED)/fixtures/hooks/PreToolUse-Bash.json -n 2000
+
+# Loki for the integration tests (owned by the Loki work): builds once into
+# ~/.cache/vigil and prints the binary path.
+loki:
+	@bash scripts/install-loki.sh >/dev/null
+
+clean:
+	rm -rf bin

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -400,5 +401,50 @@ func TestDisconnectRemovesWhatConnectCreated(t *testing.T) {
 	}
 	if got := semantic(t, readFile(t, file)); !reflect.DeepEqual(got, map[string]any{"model": "opus"}) {
 		t.Errorf("left %v", got)
+	}
+}
+
+// TestConnectConcurrent runs connects and disconnects on one file at once:
+// the folder lock serialises them, so the file is always valid and ends
+// with exactly one Vigil entry per event.
+func TestConnectConcurrent(t *testing.T) {
+	file := SettingsFile(t.TempDir())
+	os.MkdirAll(filepath.Dir(file), 0o755)
+	os.WriteFile(file, readFile(t, "testdata/merge/foreign.before.json"), 0o644)
+	cmd := HookCommand(testBin, "")
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			var err error
+			if i%4 == 3 {
+				_, err = Disconnect(file, isTestBin, time.Now(), false)
+			} else {
+				_, err = Connect(file, cmd, isTestBin, time.Now())
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Connect(file, cmd, isTestBin, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := Inspect(file, readFile(t, file), isTestBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range HookEvents {
+		if n := len(inst.Commands[ev]); n != 1 {
+			t.Errorf("%s: %d Vigil entries, want 1", ev, n)
+		}
+	}
+	if !bytes.Contains(readFile(t, file), []byte("notify-send 'Claude is done'")) {
+		t.Error("foreign hook lost under concurrency")
 	}
 }

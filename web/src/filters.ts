@@ -17,7 +17,9 @@ export function filtersFrom(p: URLSearchParams): Record<string, string> {
 // serverParams are the filters the API applies itself (docs/API.md).
 export function serverParams(f: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ["project", "session", "tool", "event_type", "outside_scope", "sensitive", "text"]) if (f[k]) out[k] = f[k];
+  for (const k of ["project", "session", "tool", "event_type", "outside_scope", "sensitive", "redacted", "text"]) if (f[k]) out[k] = f[k];
+  // decision=true narrows to events with a decision; matches() keeps the non-allow ones.
+  if (f.blocked) out.decision = "true";
   return out;
 }
 

@@ -32,8 +32,6 @@ export function liveView(root: HTMLElement, r: Route): () => void {
 
   let maxSeq = 0;
   let rows = 0;
-  let historyDone = false;
-  const pending: VEvent[] = [];
   const add = (e: VEvent, flash: boolean) => {
     if (e._seq && e._seq <= maxSeq) return;
     if (!matches(e, f)) return;
@@ -50,42 +48,46 @@ export function liveView(root: HTMLElement, r: Route): () => void {
     counter.textContent = `${rows} shown`;
   };
 
-  // Open the stream first and buffer, so nothing that lands between the
-  // history request and the stream's start is lost; dedupe on _seq.
-  const es = new EventSource("/api/v1/stream" + qs(serverParams(f)));
-  es.addEventListener("open", () => {
-    state.textContent = "live";
-    state.className = "live-state on";
-  });
-  es.addEventListener("error", () => {
-    state.textContent = "reconnecting";
-    state.className = "live-state off";
-  });
-  es.addEventListener("event", (m) => {
-    let e: VEvent;
-    try {
-      e = JSON.parse((m as MessageEvent).data);
-    } catch {
-      return;
-    }
-    if (!historyDone) pending.push(e);
-    else if (paused) {
-      held.push(e);
-      pauseBtn.textContent = `Resume (${held.length} new)`;
-    } else add(e, true);
-  });
-  es.addEventListener("alert", (m) => {
-    try {
-      const a = JSON.parse((m as MessageEvent).data);
-      const note = h("div", { class: "toast " + "sev-" + String(a.severity || "info").toLowerCase() },
-        h("strong", null, String(a.severity || "ALERT")), " ", String(a.title || a.rule_id || a.rule || "alert"),
-        a.project ? " · " + String(a.project) : "");
-      msg.prepend(note);
-      setTimeout(() => note.remove(), 15000);
-    } catch {
-      /* ignore malformed */
-    }
-  });
+  // History first, then the stream from just after the newest event shown:
+  // the server backfills anything stored in between, so nothing is lost.
+  let es: EventSource | null = null;
+  const connect = () => {
+    es = new EventSource("/api/v1/stream" + qs({ ...serverParams(f), after: maxSeq || "" }));
+    es.addEventListener("open", () => {
+      state.textContent = "live";
+      state.className = "live-state on";
+      document.body.dataset.live = "on";
+    });
+    es.addEventListener("error", () => {
+      state.textContent = "reconnecting";
+      state.className = "live-state off";
+    });
+    es.addEventListener("event", (m) => {
+      let e: VEvent;
+      try {
+        e = JSON.parse((m as MessageEvent).data);
+      } catch {
+        return;
+      }
+      if (paused) {
+        held.push(e);
+        pauseBtn.textContent = `Resume (${held.length} new)`;
+      } else add(e, true);
+    });
+    es.addEventListener("alert", (m) => {
+      try {
+        const a = JSON.parse((m as MessageEvent).data);
+        const al = a.alert || a;
+        const note = h("div", { class: "toast sev-" + String(al.severity || a.severity || "info").toLowerCase() },
+          h("strong", null, String(al.severity || a.severity || "ALERT")), " ", String(a.title || al.summary || al.rule || "alert"),
+          al.project ? " · " + String(al.project) : "");
+        msg.prepend(note);
+        setTimeout(() => note.remove(), 15000);
+      } catch {
+        /* ignore malformed */
+      }
+    });
+  };
   pauseBtn.addEventListener("click", () => {
     paused = !paused;
     pauseBtn.textContent = paused ? "Resume" : "Pause";
@@ -99,18 +101,18 @@ export function liveView(root: HTMLElement, r: Route): () => void {
     .then((p) => {
       const evs = [...(p.events || [])].sort((a, b) => (a._seq || 0) - (b._seq || 0));
       for (const e of evs) add(e, false);
+      if (rows === 0) counter.textContent = "waiting for events…";
     })
     .catch((e) => {
       if (!ctl.signal.aborted) msg.append(errorBox(e));
     })
     .finally(() => {
-      historyDone = true;
-      for (const e of pending.splice(0).sort((a, b) => (a._seq || 0) - (b._seq || 0))) add(e, true);
-      if (rows === 0) counter.textContent = "waiting for events…";
+      if (!ctl.signal.aborted) connect();
     });
 
   return () => {
     ctl.abort();
-    es.close();
+    if (es) es.close();
+    delete document.body.dataset.live;
   };
 }

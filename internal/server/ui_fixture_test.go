@@ -142,7 +142,7 @@ func hostileEvent(id, session string, ts time.Time) *event.Event {
 		ID: id, SchemaVersion: event.SchemaVersion, Timestamp: ts, Host: "h<b>1</b>", User: "dev",
 		Agent: event.Agent, Project: "xss-" + payload[:8], ProjectDir: "/home/dev/projects/x", SessionID: session,
 		HookEvent: "PreToolUse", ToolName: "Bash", ToolUseID: "toolu_xss", EventType: event.TypeCommand,
-		Action: event.Action{Command: "echo '" + payload + "'", Description: payload, Programs: []string{"echo"}},
+		Action:   event.Action{Command: "echo '" + payload + "'", Description: payload, Programs: []string{"echo"}},
 		Security: event.Security{Redactions: []string{payload}, SensitivePath: true, SensitiveKinds: []string{payload}},
 		Decision: &event.Decision{Action: event.DecisionWouldDeny, Rule: payload, Reason: payload, Mode: "monitor"},
 		Outcome:  &event.Outcome{Success: true, ExitCode: &code},

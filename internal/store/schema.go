@@ -22,6 +22,7 @@ func migrations() []migration {
 		{"0001_events", schemaEvents},
 		{"0200_ui_sessions", schemaUISessions}, // sessions.go
 		{"0210_ui_rollups", schemaUIRollups},   // overview.go
+		{"0300_alerts", schemaAlerts},          // alerts.go
 	}
 }
 

@@ -78,7 +78,7 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 		add(r)
 	}
 	add(doctorServe(ctx, env, cfg))
-	add(doctorSpool(cfg))
+	add(doctorSpool(cfg, env.Getenv("USER")))
 	add(doctorClock(ctx, cfg))
 
 	fails, warns := 0, 0
@@ -263,9 +263,9 @@ func doctorServe(ctx context.Context, env *Env, cfg config.Config) checkResult {
 
 // doctorSpool proves the hook can write where it appends: it creates and
 // removes a file in the spool folder.
-func doctorSpool(cfg config.Config) checkResult {
+func doctorSpool(cfg config.Config, user string) checkResult {
 	dir := cfg.Spool.Dir
-	fix := fmt.Sprintf("make %s writable by %s (chmod u+w, check the disk is not full), or set spool.dir", dir, os.Getenv("USER"))
+	fix := fmt.Sprintf("make %s writable by %s (chmod u+w, check the disk is not full), or set spool.dir", dir, user)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return checkResult{checkFail, "spool", "cannot create " + dir + ": " + err.Error() + "; the hook loses every event", fix}
 	}

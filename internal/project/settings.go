@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // MalformedError says where a settings file is not valid JSON (or not the
@@ -199,12 +200,13 @@ func checkSyntax(path string, b []byte) error {
 	return &MalformedError{Path: path, Msg: err.Error()}
 }
 
-// lineCol turns a byte offset into a 1-based line and column (in bytes).
+// lineCol turns a byte offset into a 1-based line and column; the column
+// counts characters, as editors do.
 func lineCol(b []byte, off int) (line, col int) {
 	off = max(0, min(off, len(b)))
 	before := b[:off]
 	line = bytes.Count(before, []byte("\n")) + 1
-	col = off - bytes.LastIndexByte(before, '\n')
+	col = utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
 	return line, col
 }
 

@@ -174,6 +174,7 @@ func TestMalformed(t *testing.T) {
 		{"missing brace", "{\n  \"a\": 1\n", 3, 1, "unexpected end"},
 		{"garbage after", "{\"a\": 1}\n  x\n", 2, 3, "after the JSON object"},
 		{"bad value", "{\n  \"a\": tru\n}", 2, 11, "invalid character"},
+		{"column counts characters", "{\"ünï\": \"ç\" x}", 1, 13, "invalid character 'x'"},
 		{"top-level array", "[1, 2]", 0, 0, "not a JSON object"},
 		{"hooks not object", `{"hooks": []}`, 0, 0, `"hooks" is not a JSON object`},
 		{"event not array", `{"hooks": {"Stop": {}}}`, 0, 0, "hooks.Stop is not a JSON array"},

@@ -53,6 +53,7 @@ func commands() map[string]command {
 		"stop":       {"stop the background vigil serve", runStop},
 		"status":     {"show whether serve runs, with counts and spool backlog", runStatus},
 		"doctor":     {"check the hook, serve, spool and clock, with fixes", runDoctor},
+		"alerts":     {"show, count and acknowledge alerts (show, stats, ack)", runAlerts},
 	}
 }
 

@@ -87,8 +87,8 @@ func (w *walker) normPath(s string) (string, bool) {
 			return "", false // host:path or host:port/...
 		}
 	}
-	if w.opts.Cwd != "" {
-		j := filepath.Join(w.opts.Cwd, s)
+	if w.cwd != "" {
+		j := filepath.Join(w.cwd, s)
 		if pseudoDevice(j) {
 			return "", false
 		}
@@ -321,6 +321,13 @@ func parseOpts(args []string, valued string, long []string) parsedArgs {
 	return pa
 }
 
+// readerValued lists, per reader, the short options that take a value.
+var readerValued = map[string]string{
+	"head": "nc", "tail": "ncs", "cut": "dfbc", "base64": "w", "od": "AjNtw", "hexdump": "enosC",
+	"strings": "nt", "nl": "bdfhilnsvw", "diff": "CFLUSWXxI", "fold": "w", "fmt": "wpg", "column": "cstoNHORW",
+	"gpg": "orusa", "iconv": "fto", "sqlite3": "", "openssl": "", "less": "bhjkopPtTxyz", "wc": "",
+}
+
 // fileFacts derives Reads, Writes and Paths from a program's argv.
 func (w *walker) fileFacts(p *Program, args []arg) {
 	if strings.Contains(p.Path, "/") {
@@ -435,7 +442,7 @@ func (w *walker) fileFacts(p *Program, args []arg) {
 		"stat", "bat", "base64", "source", ".", "zcat", "zless", "bzcat", "xzcat", "gpg", "shasum",
 		"view", "batcat", "column", "fold", "fmt", "paste", "comm", "join", "expand", "iconv", "sqlite3",
 		"openssl", "readlink", "realpath", "ls", "du", "tree", "exa", "eza":
-		pa := parseOpts(a, "ncdfwbstoNk", []string{"--lines", "--bytes", "--delimiter", "--fields", "--wrap", "--output", "--in", "--out"})
+		pa := parseOpts(a, readerValued[p.Name], []string{"--lines", "--bytes", "--delimiter", "--fields", "--wrap", "--output", "--in", "--out", "--max-count"})
 		ops := opsOf(pa)
 		switch p.Name {
 		case "ls", "du", "tree", "exa", "eza", "readlink", "realpath", "stat", "file":
@@ -653,4 +660,26 @@ func (w *walker) fileFacts(p *Program, args []arg) {
 		}
 		w.addPathsOf(s)
 	}
+}
+
+// chdir follows cd/pushd so later relative paths resolve where the shell
+// would be. An unknown target (cd -, cd "$X") makes the cwd unknown.
+func (w *walker) chdir(args []string) {
+	target := ""
+	for _, a := range args {
+		if a == "-L" || a == "-P" || a == "-e" || a == "-@" || a == "--" {
+			continue
+		}
+		target = a
+		break
+	}
+	if target == "" {
+		target = "~"
+	}
+	p, ok := w.normPath(target)
+	if !ok || !filepath.IsAbs(p) {
+		w.cwd = ""
+		return
+	}
+	w.cwd = p
 }

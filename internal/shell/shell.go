@@ -152,7 +152,7 @@ func Parse(cmd string, opts Options) (a *Analysis) {
 		cmd = cutInput(cmd, opts.MaxBytes)
 		a.Truncated = true
 	}
-	w := newWalker(opts, a, len(cmd))
+	w := newWalker(opts, a)
 	w.top(cmd)
 	return a
 }

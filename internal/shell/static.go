@@ -74,7 +74,7 @@ func (w *walker) staticStmt(st *syntax.Stmt, in *string, f frame) (string, strin
 			if r.Hdoc == nil {
 				return "", "", false
 			}
-			body := w.hdocBody(r.Hdoc, f)
+			body := w.hdocBody(r.Hdoc, f, r.Op == syntax.DashHdoc)
 			in = &body
 		case syntax.WordHdoc:
 			a := w.word(r.Word, f)

@@ -33,6 +33,9 @@ type walker struct {
 	// deeply nested $(...) are resolved in linear time.
 	static map[*syntax.CmdSubst]staticOut
 	seen   map[string]struct{}
+	// cwd is the directory relative paths resolve against: Options.Cwd,
+	// moved by cd/pushd; "" when a cd went somewhere unknown.
+	cwd string
 	// inStatic bounds recursion of static evaluation.
 	inStatic int
 }
@@ -62,13 +65,14 @@ func (f frame) text(n syntax.Node) string {
 	return f.src[s:e]
 }
 
-func newWalker(opts Options, a *Analysis, n int) *walker {
+func newWalker(opts Options, a *Analysis) *walker {
 	return &walker{
 		opts:        opts,
 		a:           a,
 		vars:        map[string]string{},
-		parseBudget: 2*opts.MaxBytes + n,
+		parseBudget: opts.MaxBytes,
 		seen:        map[string]struct{}{},
+		cwd:         opts.Cwd,
 	}
 }
 
@@ -84,25 +88,95 @@ func (w *walker) top(cmd string) {
 	w.parseAndWalk(cmd, frame{src: cmd}, true)
 }
 
-// parseAndWalk parses src and walks it in f. On a parse error it retries
-// with error recovery and finally falls back to a plain word split, so a
-// broken "curl x | sh '" is still seen. Only the top level records
-// ParseError.
+// parseAndWalk parses src and walks it in f, one top-level statement at a
+// time so that the walk stops parsing as soon as a limit is hit. On a parse
+// error the rest of the input is parsed again with error recovery, and
+// failing that split into words, so a broken "curl x | sh '" is still seen.
+// Only the top level records ParseError.
 func (w *walker) parseAndWalk(src string, f frame, top bool) {
-	f.src = src
-	file, err := newParser(false).Parse(strings.NewReader(src), "")
-	if err != nil {
+	if parenDepth(src) > maxParenDepth {
+		// The parser recurses per level (and ~15 frames per level inside
+		// arithmetic); nothing legitimate nests this deep.
 		if top {
-			w.a.ParseError = err.Error()
+			w.a.ParseError = "nesting too deep"
 		}
-		rf, rerr := newParser(true).Parse(strings.NewReader(src), "")
-		if rerr != nil {
-			w.fallback(src, f)
-			return
-		}
-		file = rf
+		w.fallback(src, f)
+		return
 	}
-	w.stmts(file.Stmts, f)
+	done, err := w.walkStream(src, f, false)
+	if err == nil {
+		return
+	}
+	if top {
+		w.a.ParseError = err.Error()
+	}
+	rest := src[min(done, len(src)):]
+	if strings.TrimSpace(rest) == "" {
+		return
+	}
+	if _, err := w.walkStream(rest, f, true); err != nil {
+		w.fallback(rest, frame{src: rest, depth: f.depth, wrappers: f.wrappers, wargs: f.wargs})
+	}
+}
+
+// maxParenDepth bounds ( nesting handed to the parser.
+const maxParenDepth = 1500
+
+// parenDepth returns the maximum nesting of parentheses in s, ignoring
+// quoting: a cheap upper bound of the parser's recursion.
+func parenDepth(s string) int {
+	d, m := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			d++
+			m = max(m, d)
+		case ')':
+			d = max(0, d-1)
+		}
+	}
+	return m
+}
+
+// walkStream walks the statements of src as the parser produces them. It
+// returns the offset after the last statement walked and the parse error.
+// With recover, nothing is walked unless the whole of src parses (with
+// error recovery), so a fallback after it does not see statements twice.
+func (w *walker) walkStream(src string, f frame, recover bool) (int, error) {
+	f.src = src
+	p := newParser(recover)
+	if recover {
+		file, err := p.Parse(strings.NewReader(src), "")
+		if err != nil {
+			return 0, err
+		}
+		w.stmts(file.Stmts, f)
+		return len(src), nil
+	}
+	done := 0
+	var perr error
+	for st, err := range p.StmtsSeq(strings.NewReader(src)) {
+		if err != nil {
+			// Keep ranging: the parser may yield the same error twice and
+			// panics if the loop has already stopped.
+			if perr == nil {
+				perr = err
+			}
+			continue
+		}
+		if perr != nil {
+			continue
+		}
+		if w.stopped() {
+			return len(src), nil
+		}
+		w.stmt(st, f)
+		done = int(st.End().Offset())
+	}
+	if perr != nil {
+		return done, perr
+	}
+	return len(src), nil
 }
 
 // nested parses a string that a shell would run (bash -c, eval, ssh, a
@@ -120,7 +194,9 @@ func (w *walker) nested(src string, f frame) {
 		w.a.Truncated = true
 		return
 	}
+	saved := w.cwd // a child shell's cd does not move us
 	w.parseAndWalk(src, f, false)
+	w.cwd = saved
 }
 
 func (w *walker) stopped() bool {
@@ -160,7 +236,9 @@ func (w *walker) stmt(s *syntax.Stmt, f frame) {
 			w.binary(c, f)
 		}
 	case *syntax.Subshell:
+		saved := w.cwd
 		w.stmts(c.Stmts, f)
+		w.cwd = saved
 	case *syntax.Block:
 		w.stmts(c.Stmts, f)
 	case *syntax.IfClause:
@@ -299,13 +377,16 @@ func (w *walker) subs(n syntax.Node, f frame) {
 	if wd, ok := n.(*syntax.Word); ok && plainWord(wd) {
 		return
 	}
+	saved := w.cwd // substitutions run in subshells
 	syntax.Walk(n, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.CmdSubst:
 			w.stmts(n.Stmts, frame{src: f.src, depth: f.depth + 1, wrappers: f.wrappers, wargs: f.wargs})
+			w.cwd = saved
 			return false
 		case *syntax.ProcSubst:
 			w.stmts(n.Stmts, frame{src: f.src, depth: f.depth + 1, wrappers: f.wrappers, wargs: f.wargs})
+			w.cwd = saved
 			return false
 		}
 		return true
@@ -396,7 +477,7 @@ func (w *walker) redirects(rs []*syntax.Redirect, f frame) ([]Redirect, *string)
 			}
 			if r.Hdoc != nil {
 				w.subs(r.Hdoc, f)
-				body := w.hdocBody(r.Hdoc, f)
+				body := w.hdocBody(r.Hdoc, f, r.Op == syntax.DashHdoc)
 				w.addHereDoc(body)
 				stdin = &body
 			} else {
@@ -430,7 +511,14 @@ func (w *walker) redirects(rs []*syntax.Redirect, f frame) ([]Redirect, *string)
 
 // hdocBody renders a here-doc body: literal when the delimiter was quoted,
 // otherwise with the expansions we can resolve.
-func (w *walker) hdocBody(wd *syntax.Word, f frame) string {
+func (w *walker) hdocBody(wd *syntax.Word, f frame, dash bool) string {
+	if dash {
+		var b strings.Builder
+		for _, line := range strings.SplitAfter(w.hdocBody(wd, f, false), "\n") {
+			b.WriteString(strings.TrimLeft(line, "\t"))
+		}
+		return b.String()
+	}
 	var b strings.Builder
 	for _, p := range wd.Parts {
 		if l, ok := p.(*syntax.Lit); ok {

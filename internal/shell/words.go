@@ -375,6 +375,9 @@ func (w *walker) exec(args []arg, env []string, redirs []Redirect, stdin *string
 	prog := &w.a.Programs[k]
 	w.fileFacts(prog, args)
 	w.follow(prog, args, stdin)
+	if n := w.a.Programs[k].Name; n == "cd" || n == "pushd" {
+		w.chdir(w.a.Programs[k].Args)
+	}
 	return k
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/alert"
+	"github.com/vigil-sec/vigil/internal/config"
 )
 
 var _ alert.Notifier = (*AlertNotifier)(nil)
@@ -152,4 +153,15 @@ func (a *AlertNotifier) timestamp(n alert.Notification) int64 {
 	}
 	a.sent[id] = ts
 	return ts
+}
+
+// AlertChannel returns the Loki alert channel for the alert dispatcher:
+// every severity, a 10s timeout and 5 retries (the dispatcher's backoff).
+func AlertChannel(cfg config.Loki, c *Client) alert.Channel {
+	return alert.Channel{
+		Notifier: NewAlertNotifier(c, cfg.Service),
+		AlertChannel: config.AlertChannel{
+			Enabled: true, MinSeverity: "LOW", Timeout: 10 * time.Second, Retries: 5, QueueSize: 10000,
+		},
+	}
 }

@@ -69,6 +69,7 @@ func runConnect(_ context.Context, env *Env, args []string) error {
 	if res.Created {
 		p.Created = append(p.Created, res.File)
 	}
+	p.KeepEmpty = res.EmptyBefore
 	if old, err := project.LoadRegistry(env.Paths.RegistryFile); err == nil {
 		if prev, ok := old.Find(dir); ok {
 			if *name == "" {
@@ -77,9 +78,9 @@ func runConnect(_ context.Context, env *Env, args []string) error {
 			if !res.Changed {
 				p.ConnectedAt = prev.ConnectedAt
 			}
-			if len(p.Created) == 0 {
-				p.Created = prev.Created
-			}
+			// What the first connect saw is what disconnect must restore.
+			p.Created = append(prev.Created, p.Created...)
+			p.KeepEmpty = prev.KeepEmpty
 		}
 	}
 	if p, err = project.Register(env.Paths.RegistryFile, p); err != nil {

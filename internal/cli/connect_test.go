@@ -266,3 +266,27 @@ func TestProjectsCLI(t *testing.T) {
 		t.Errorf("shop line %q: want 3 events, last %s (1h30m ago)", shopLine, last.Local().Format(time.DateTime))
 	}
 }
+
+// TestDisconnectKeepsEmptyContainers: containers that were empty before
+// connect are still there, empty, after disconnect; a reconnect (binary
+// moved, nothing to add) does not forget that.
+func TestDisconnectKeepsEmptyContainers(t *testing.T) {
+	cliHome(t)
+	proj := t.TempDir()
+	settings := project.SettingsFile(proj)
+	os.MkdirAll(filepath.Dir(settings), 0o755)
+	orig := `{"hooks": {"Stop": []}, "model": "opus"}`
+	os.WriteFile(settings, []byte(orig), 0o644)
+	if r := vigil(t, "connect", proj); r.code != 0 {
+		t.Fatalf("connect: %+v", r)
+	}
+	if r := vigil(t, "connect", proj); r.code != 0 {
+		t.Fatalf("reconnect: %+v", r)
+	}
+	if r := vigil(t, "disconnect", proj); r.code != 0 {
+		t.Fatalf("disconnect: %+v", r)
+	}
+	if got, want := jsonValue(t, mustRead(t, settings)), jsonValue(t, []byte(orig)); !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

@@ -45,16 +45,19 @@ func runDisconnect(_ context.Context, env *Env, args []string) error {
 	// What connect created (it is in the registry) goes again if nothing
 	// else was put there since.
 	created := map[string]bool{}
+	var opts project.DisconnectOptions
 	if dir != "" {
 		if reg, err := project.LoadRegistry(env.Paths.RegistryFile); err == nil {
 			if p, ok := reg.Find(dir); ok {
 				for _, c := range p.Created {
 					created[c] = true
 				}
+				opts.KeepEmpty = p.KeepEmpty
 			}
 		}
 	}
-	res, err := project.Disconnect(file, isSelf(bin), time.Now(), created[file])
+	opts.CreatedFile = created[file]
+	res, err := project.Disconnect(file, isSelf(bin), time.Now(), opts)
 	if err != nil {
 		return connectError(err)
 	}

@@ -31,6 +31,9 @@ type Result struct {
 	Backup string
 	// Removed counts the handlers Disconnect dropped.
 	Removed int
+	// EmptyBefore lists what Connect found empty ("hooks", event names;
+	// see EmptyContainers): pass it back to Disconnect as KeepEmpty.
+	EmptyBefore []string
 }
 
 // Connect merges Vigil's hook (command) into the settings file. A symlinked
@@ -38,23 +41,35 @@ type Result struct {
 // content is kept in a backup next to it before any change. A malformed
 // file is left untouched and reported as *MalformedError.
 func Connect(file, command string, isSelf func(string) bool, now time.Time) (Result, error) {
-	return edit(file, now, func(path string, b []byte) ([]byte, bool, int, error) {
+	var empty []string
+	res, err := edit(file, now, func(path string, b []byte) ([]byte, bool, int, error) {
+		empty = EmptyContainers(b)
 		out, changed, err := Merge(path, b, command, isSelf)
 		return out, changed, 0, err
 	})
+	res.EmptyBefore = empty
+	return res, err
+}
+
+// DisconnectOptions say what Connect found or made, so that Disconnect
+// restores the file exactly; the zero value removes whatever is left empty.
+type DisconnectOptions struct {
+	// CreatedFile: Connect created the file. If nothing else is left in it,
+	// it is removed rather than left as {}.
+	CreatedFile bool
+	// KeepEmpty: containers that were empty before Connect (Result.EmptyBefore).
+	KeepEmpty []string
 }
 
 // Disconnect removes every Vigil hook handler from the settings file. A
-// missing file is not an error: there is nothing to remove. When created
-// is set (Connect created the file) and nothing else is left in it, the
-// file is removed instead of being left as {}.
-func Disconnect(file string, isSelf func(string) bool, now time.Time, created bool) (Result, error) {
+// missing file is not an error: there is nothing to remove.
+func Disconnect(file string, isSelf func(string) bool, now time.Time, opts DisconnectOptions) (Result, error) {
 	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return Result{File: file}, nil
 	}
 	return edit(file, now, func(path string, b []byte) ([]byte, bool, int, error) {
-		out, n, err := Unmerge(path, b, isSelf)
-		if err == nil && n > 0 && created && bytes.Equal(bytes.TrimSpace(out), []byte("{}")) {
+		out, n, err := Unmerge(path, b, isSelf, opts.KeepEmpty...)
+		if err == nil && n > 0 && opts.CreatedFile && bytes.Equal(bytes.TrimSpace(out), []byte("{}")) {
 			return nil, true, n, nil
 		}
 		return out, n > 0, n, err

@@ -30,6 +30,9 @@ type Project struct {
 	// Created lists what connect created (the settings file, the .claude
 	// folder), so disconnect removes them again when nothing else is left.
 	Created []string `json:"created,omitempty"`
+	// KeepEmpty lists settings containers that were empty before connect
+	// ("hooks", event names), which disconnect leaves in place.
+	KeepEmpty []string `json:"keep_empty,omitempty"`
 }
 
 // Registry lists connected projects. It is a small JSON file

@@ -363,10 +363,16 @@ func Merge(path string, b []byte, command string, isSelf func(string) bool) (out
 
 // Unmerge removes every Vigil hook handler from the settings document b,
 // in any event. A matcher group left empty is removed, then an event left
-// with no groups, then "hooks" when it is left empty; containers that
-// still hold someone else's hooks stay. removed counts the handlers
-// dropped; when it is 0, out is b itself.
-func Unmerge(path string, b []byte, isSelf func(string) bool) (out []byte, removed int, err error) {
+// with no groups, then "hooks" when it is left empty, except those named
+// in keepEmpty ("hooks", or an event name): they were already empty before
+// connect (see EmptyContainers), so removing them would not restore the
+// file. Containers that still hold someone else's hooks always stay.
+// removed counts the handlers dropped; when it is 0, out is b itself.
+func Unmerge(path string, b []byte, isSelf func(string) bool, keepEmpty ...string) (out []byte, removed int, err error) {
+	keep := map[string]bool{}
+	for _, k := range keepEmpty {
+		keep[k] = true
+	}
 	top, hooks, err := parseSettings(path, b)
 	if err != nil {
 		return nil, 0, err
@@ -382,7 +388,7 @@ func Unmerge(path string, b []byte, isSelf func(string) bool) (out []byte, remov
 		}
 		removed += len(refs)
 		groups = removeHandlers(groups, refs)
-		if len(groups) == 0 {
+		if len(groups) == 0 && !keep[ev] {
 			hooks.del(ev)
 		} else {
 			hooks.set(ev, marshalArray(groups))
@@ -391,13 +397,33 @@ func Unmerge(path string, b []byte, isSelf func(string) bool) (out []byte, remov
 	if removed == 0 {
 		return b, 0, nil
 	}
-	if hooks.len() == 0 {
+	if hooks.len() == 0 && !keep["hooks"] {
 		top.del("hooks")
 	} else {
 		top.set("hooks", hooks.marshal())
 	}
 	out, err = render(top)
 	return out, removed, err
+}
+
+// EmptyContainers names the containers of the settings document b that
+// exist but are empty: "hooks" when it is {}, and each event whose array
+// is []. Connect records them so Disconnect can leave them as they were.
+func EmptyContainers(b []byte) []string {
+	_, hooks, err := parseSettings("", b)
+	if err != nil || hooks == nil {
+		return nil
+	}
+	var out []string
+	if hooks.len() == 0 {
+		out = append(out, "hooks")
+	}
+	for _, ev := range hooks.keys {
+		if arr, _ := decodeArray(hooks.vals[ev]); len(arr) == 0 {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // Installation is what a settings file holds of Vigil's hook.

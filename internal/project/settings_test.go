@@ -139,14 +139,14 @@ func TestMergeStale(t *testing.T) {
 }
 
 func TestUnmergeRestoresOriginal(t *testing.T) {
-	for _, name := range []string{"foreign", "nohooks", "empty"} {
+	for _, name := range []string{"foreign", "nohooks", "empty", "emptycontainers", "emptyhooks"} {
 		t.Run(name, func(t *testing.T) {
 			in := readFile(t, "testdata/merge/"+name+".before.json")
 			merged, _, err := Merge("x", in, HookCommand(testBin, "/vh"), isTestBin)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, removed, err := Unmerge("x", merged, isTestBin)
+			out, removed, err := Unmerge("x", merged, isTestBin, EmptyContainers(in)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +192,7 @@ func TestMalformed(t *testing.T) {
 				if op == "connect" {
 					_, err = Connect(file, HookCommand(testBin, ""), isTestBin, time.Now())
 				} else {
-					_, err = Disconnect(file, isTestBin, time.Now(), false)
+					_, err = Disconnect(file, isTestBin, time.Now(), DisconnectOptions{})
 				}
 				var me *MalformedError
 				if !errors.As(err, &me) {
@@ -248,7 +248,7 @@ func TestConnectBackupAndIdempotence(t *testing.T) {
 		t.Errorf("want 1 backup, got %v", backups)
 	}
 	// Disconnect backs up too, and two backups in the same instant do not collide.
-	res3, err := Disconnect(file, isTestBin, now, false)
+	res3, err := Disconnect(file, isTestBin, now, DisconnectOptions{})
 	if err != nil || !res3.Changed || res3.Backup == "" || res3.Backup == res.Backup {
 		t.Fatalf("disconnect: %+v %v", res3, err)
 	}
@@ -383,7 +383,7 @@ func TestDisconnectRemovesWhatConnectCreated(t *testing.T) {
 	if err != nil || !res.Created || !res.CreatedDir {
 		t.Fatalf("connect: %+v %v", res, err)
 	}
-	res, err = Disconnect(file, isTestBin, time.Now(), true)
+	res, err = Disconnect(file, isTestBin, time.Now(), DisconnectOptions{CreatedFile: true})
 	if err != nil || !res.Deleted || res.Backup != "" {
 		t.Fatalf("disconnect: %+v %v", res, err)
 	}
@@ -396,7 +396,7 @@ func TestDisconnectRemovesWhatConnectCreated(t *testing.T) {
 	b := readFile(t, file)
 	b = bytes.Replace(b, []byte(`{`), []byte(`{"model": "opus",`), 1)
 	os.WriteFile(file, b, 0o644)
-	res, err = Disconnect(file, isTestBin, time.Now(), true)
+	res, err = Disconnect(file, isTestBin, time.Now(), DisconnectOptions{CreatedFile: true})
 	if err != nil || res.Deleted {
 		t.Fatalf("disconnect: %+v %v", res, err)
 	}
@@ -419,7 +419,7 @@ func TestConnectConcurrent(t *testing.T) {
 		wg.Go(func() {
 			var err error
 			if i%4 == 3 {
-				_, err = Disconnect(file, isTestBin, time.Now(), false)
+				_, err = Disconnect(file, isTestBin, time.Now(), DisconnectOptions{})
 			} else {
 				_, err = Connect(file, cmd, isTestBin, time.Now())
 			}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -175,15 +176,18 @@ func (n *Normalizer) HookError(raw []byte, cause error) *Event {
 	return ev
 }
 
-var salvageRE = regexp.MustCompile(`"(session_id|hook_event_name|tool_name|cwd)"\s*:\s*"([^"\\]{1,512})"`)
+// salvageRE is compiled on first use: the hook pays for it only on bad input.
+var salvageRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`"(session_id|hook_event_name|tool_name|cwd)"\s*:\s*"([^"\\]+)"`)
+})
 
 func salvage(raw []byte, key string) string {
 	head := raw
 	if len(head) > 8192 {
 		head = head[:8192]
 	}
-	for _, m := range salvageRE.FindAllSubmatch(head, -1) {
-		if string(m[1]) == key {
+	for _, m := range salvageRE().FindAllSubmatch(head, -1) {
+		if string(m[1]) == key && len(m[2]) <= 512 {
 			return string(m[2])
 		}
 	}
@@ -818,7 +822,7 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-var exitCodeRE = regexp.MustCompile(`(?i)exit code:?\s*(-?\d+)`)
+var exitCodeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)exit code:?\s*(-?\d+)`) })
 
 func (b *builder) outcomeSuccess(r obj) {
 	ev := b.ev
@@ -873,7 +877,7 @@ func (b *builder) outcomeFailure(p obj) {
 	msg := p.str("error")
 	// The error carries tool output: keep only its start (redacted).
 	o := &Outcome{Success: false, Error: cutUTF8(b.text("outcome.error", msg), 2048), Interrupted: p.boolean("is_interrupt")}
-	if m := exitCodeRE.FindStringSubmatch(firstLine(msg)); m != nil {
+	if m := exitCodeRE().FindStringSubmatch(firstLine(msg)); m != nil {
 		if c, err := strconv.Atoi(m[1]); err == nil {
 			o.ExitCode = &c
 		}

@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/alert"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/ingest"
+	"github.com/vigil-sec/vigil/internal/rules"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
@@ -157,4 +159,31 @@ func simpleEvent(id, session, project, tool, command string, ts time.Time) *even
 		EventType: event.ToolType(tool), Action: event.Action{Command: command},
 		Security: event.Security{Redactions: []string{}},
 	}
+}
+
+// detect runs the default rules over evs (in order) through the alert
+// policy, as serve's detection does, and stores the resulting alerts.
+func detect(t testing.TB, env *uiEnv, evs []*event.Event) []alert.Alert {
+	t.Helper()
+	cfg := config.Default(env.Paths)
+	// The seed's rule file (as shipped to users) on top of the built-in set.
+	seed, err := os.ReadFile("testdata/security-rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := rules.Load(cfg.Rules, rules.WithSources(rules.Source{Name: "security-rules.yaml", Data: seed}))
+	if err != nil {
+		t.Fatalf("load rules: %v", err)
+	}
+	col := alert.NewCollector(cfg.Alerts, nil)
+	for _, ev := range evs {
+		for _, m := range eng.Evaluate(ev) {
+			col.Handle(m)
+		}
+	}
+	as := col.Alerts()
+	if err := env.Store.SaveAlerts(context.Background(), as); err != nil {
+		t.Fatal(err)
+	}
+	return as
 }

@@ -13,7 +13,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/vigil-sec/vigil/internal/alert"
 	"github.com/vigil-sec/vigil/internal/project"
+	"github.com/vigil-sec/vigil/internal/rules"
 )
 
 // chromiumPath finds the browser the UI tests drive: Debian's chromium
@@ -138,7 +140,10 @@ const xssProbe = `window.__xss === undefined && document.querySelectorAll('main 
 func TestUIBrowser(t *testing.T) {
 	env := newUIEnv(t)
 	start := time.Now().Add(-3 * time.Hour)
-	loadCorpus(t, env, start, corpusFiles(t)...)
+	alerts := detect(t, env, loadCorpus(t, env, start, corpusFiles(t)...))
+	if len(alerts) < 3 {
+		t.Fatalf("the seed rules raised %d alerts on the corpus; the alert tests need several", len(alerts))
+	}
 	// A connected project (real settings.json with Vigil's hooks) and one
 	// whose settings were removed.
 	for _, name := range []string{"config-service", "docs-site"} {
@@ -241,10 +246,52 @@ func TestUIBrowser(t *testing.T) {
 		p.open("#/projects", "table.projects tbody tr")
 		p.mustContain("table.projects", "config-service", "connected", "docs-site", "missing", "billing-service", "unregistered")
 	})
+	t.Run("alerts ack", func(t *testing.T) {
+		p.t = t
+		p.open("#/alerts", ".alert-group")
+		p.mustContain("main", "CRITICAL", "HIGH", "MEDIUM", "boundary_violation", "config-service")
+		groups := eval[[]string](p, `[...document.querySelectorAll('.alert-group .group-head .sev-badge')].map(e => e.textContent)`)
+		if g := strings.Join(groups, ","); !strings.HasPrefix(g, "CRITICAL,HIGH,MEDIUM") || (len(groups) > 3 && g != "CRITICAL,HIGH,MEDIUM,LOW") {
+			t.Errorf("severity groups %v, want CRITICAL,HIGH,MEDIUM(,LOW) in that order", groups)
+		}
+		critBefore := p.text(".sev-card.sev-critical .sev-count")
+		// The first CRITICAL alert: open its detail, see its events, ack it.
+		id := eval[string](p, `document.querySelector('.alert-group.sev-critical tbody tr').dataset.alert`)
+		p.run(chromedp.Click(chromedp.CSS(`.alert-group.sev-critical tbody tr a[href^="#/alerts/"]`)))
+		p.waitJS(`!!document.querySelector('.alert-head') && document.querySelectorAll('table.events tbody tr.ev-row').length > 0`, 5*time.Second)
+		p.mustContain("main", "Triggering events", "fired", "outside scope")
+		p.run(chromedp.Click(chromedp.CSS(`.alert-head button.ack`)))
+		p.waitJS(`!document.querySelector('.alert-head button.ack') && document.querySelector('.alert-head').textContent.includes('acked')`, 5*time.Second)
+		a, err := env.Store.Alert(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Status != "acked" || a.AckedBy != "web" {
+			t.Errorf("after ack in the UI the store has status %q by %q", a.Status, a.AckedBy)
+		}
+		// The open list no longer holds it, and the CRITICAL count dropped.
+		p.open("#/alerts", ".alert-group")
+		if n := eval[int](p, fmt.Sprintf(`document.querySelectorAll('tr[data-alert=%q]').length`, id)); n != 0 {
+			t.Error("acked alert still listed as open")
+		}
+		if after := p.text(".sev-card.sev-critical .sev-count"); after == critBefore {
+			t.Errorf("open CRITICAL count stayed %s after the ack", after)
+		}
+		p.open("#/alerts?status=acked", ".alert-group")
+		p.mustContain("main", "acked")
+	})
 	t.Run("hostile event is inert", func(t *testing.T) {
 		p.t = t
 		postEvents(t, env.URL, hostileEvent("0190f1aa-0000-7000-8000-0000000000ee", "xss-session", time.Now()))
 		const lit = `<script>window.__xss=1</script>"><img src=x onerror="window.__xss=2">`
+		now := time.Now()
+		if err := env.Store.SaveAlerts(context.Background(), []alert.Alert{{
+			ID: "0190f1aa-0000-7000-8000-0000000000ef", Key: lit, Rule: lit, Description: lit, Severity: rules.High,
+			Category: lit, SessionID: "xss-session", Project: lit, EventIDs: []string{"0190f1aa-0000-7000-8000-0000000000ee"},
+			FirstSeen: now, LastSeen: now, Count: 1, Summary: lit, Context: map[string]string{lit: lit}, Status: alert.StatusOpen,
+		}}); err != nil {
+			t.Fatal(err)
+		}
 		for _, route := range []struct{ route, sel, click string }{
 			{"#/live", "table.events tbody tr.ev-row", "table.events tbody tr.ev-row"},
 			{"#/sessions/xss-session", ".timeline .tl-row.tl-blocked", ".timeline .tl-row.tl-blocked"},
@@ -252,6 +299,8 @@ func TestUIBrowser(t *testing.T) {
 			{"#/sessions", "table.sessions tbody tr", ""},
 			{"#/projects", "table.projects tbody tr", ""},
 			{"#/overview", ".cards", ""},
+			{"#/alerts?status=all", ".sev-summary", ""},
+			{"#/alerts/0190f1aa-0000-7000-8000-0000000000ef", "table.events tbody tr.ev-row", "table.events tbody tr.ev-row"},
 		} {
 			p.open(route.route, route.sel)
 			if route.click != "" {

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/rules"
 )
 
 // Rollups for the overview page, maintained by triggers on events (same
@@ -159,4 +162,64 @@ func (s *Store) counts(ctx context.Context, out *[]Count, q string, args ...any)
 		*out = append(*out, c)
 	}
 	return rows.Err()
+}
+
+// SeverityCount is the number of alerts of one severity.
+type SeverityCount struct {
+	Severity    rules.Severity
+	Open, Total int64
+}
+
+// AlertSeverityCounts counts every stored alert by severity (highest
+// first), open and in total. Alerts are deduplicated, so the table is small
+// next to events; a store without the alerts table has none.
+func (s *Store) AlertSeverityCounts(ctx context.Context) ([]SeverityCount, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT severity, sum(status = 'open'), count(*) FROM alerts GROUP BY severity ORDER BY severity DESC`)
+	if noAlertsTable(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("alert severity counts: %w", err)
+	}
+	defer rows.Close()
+	var out []SeverityCount
+	for rows.Next() {
+		var c SeverityCount
+		if err := rows.Scan(&c.Severity, &c.Open, &c.Total); err != nil {
+			return nil, fmt.Errorf("alert severity counts: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// SessionAlertCounts returns how many alerts each of the sessions has (one
+// lookup per session on the alerts_session index).
+func (s *Store) SessionAlertCounts(ctx context.Context, sessions []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(sessions))
+	if len(sessions) == 0 {
+		return out, nil
+	}
+	q := `SELECT session_id, count(*) FROM alerts WHERE session_id IN (?` + strings.Repeat(",?", len(sessions)-1) + `) GROUP BY session_id`
+	args := make([]any, len(sessions))
+	for i, id := range sessions {
+		args[i] = id
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if noAlertsTable(err) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session alert counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("session alert counts: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
 }

@@ -1,6 +1,6 @@
 // Vigil web dashboard: hash routing, the page shell and the status bar.
 import "./style.css";
-import { get, type Status } from "./api";
+import { get, type AlertsPage, type Status } from "./api";
 import { h, clear } from "./dom";
 import { fmtAgo, fmtNum } from "./format";
 import { parseHash, type Route } from "./ui";
@@ -80,8 +80,9 @@ function start(): void {
         h("span", { class: "dim" }, "last " + fmtAgo(s.last_event_time)),
         h("span", { class: "dim" }, s.version ? String(s.version) : ""),
       );
-      const open = (s as any).alerts_open;
-      alertBadge.textContent = typeof open === "number" && open > 0 ? String(open) : "";
+      const a = await get<AlertsPage>("/api/v1/alerts?status=open&limit=1");
+      const open = (a.counts || []).reduce((n, c) => n + c.open, 0);
+      alertBadge.textContent = open > 0 ? String(open) : "";
     } catch {
       clear(statusEl);
       statusEl.append(h("span", { class: "dot bad" }), h("span", null, "server unreachable"));

@@ -47,5 +47,10 @@ bench-hook: build
 loki:
 	@bash scripts/install-loki.sh >/dev/null
 
+# The web UI (web/, owned by the UI work): Vite + TypeScript build into
+# internal/server/ui/dist, which is committed so `go build` needs no npm.
+ui:
+	cd web && npm ci --no-audit --no-fund && npm run build
+
 clean:
 	rm -rf bin

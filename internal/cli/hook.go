@@ -37,8 +37,9 @@ func runHook(ctx context.Context, env *Env, args []string) error {
 		ProjectDir:  env.Getenv("CLAUDE_PROJECT_DIR"),
 		Home:        env.Getenv("HOME"),
 		MaxField:    cfg.Hook.MaxFieldBytes,
-		ProjectName: projectNamer(env),
+		ProjectName: projectNamer(env, log),
 	})
+	enrich, decide := hookRules(cfg, log)
 	opts := hook.Options{
 		Normalizer:  norm,
 		Spool:       &spool.Writer{Dir: cfg.Spool.Dir, Fsync: cfg.Spool.Fsync == config.FsyncAlways},
@@ -47,7 +48,8 @@ func runHook(ctx context.Context, env *Env, args []string) error {
 		FailMode:    cfg.Hook.FailMode,
 		MaxInput:    cfg.Hook.MaxInputBytes,
 		Log:         log,
-		Decide:      hookDecider(env, cfg, log),
+		Enrich:      enrich,
+		Decide:      decide,
 	}
 	hook.Run(ctx, opts, env.Stdin, env.Stdout)
 	return nil

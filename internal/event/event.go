@@ -126,6 +126,28 @@ type Action struct {
 	StopHookActive   bool   `json:"stop_hook_active,omitempty"`
 	// Response summarises tool_response on Post events.
 	Response *Response `json:"response,omitempty"`
+	// ContentFacts say what written content would do (a script's risky
+	// commands, hooks removed from Claude Code settings), computed by the
+	// hook from content it then discards.
+	ContentFacts *ContentFacts `json:"content_facts,omitempty"`
+}
+
+// ContentFacts are facts about the content of a Write, Edit or
+// NotebookEdit, derived at hook time by the rule engine.
+type ContentFacts struct {
+	// Kind is script, unit, crontab, shell_rc, git_hook or claude_settings.
+	Kind string `json:"kind,omitempty"`
+	// Tags are facts such as claude_hooks_removed.
+	Tags []string `json:"tags,omitempty"`
+	// Findings are rules matching commands inside the content.
+	Findings []ContentFinding `json:"findings,omitempty"`
+}
+
+// ContentFinding is one rule matching a command inside file content.
+type ContentFinding struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Category string `json:"category"`
 }
 
 // Digest stands in for content that is never stored.

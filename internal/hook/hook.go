@@ -35,6 +35,9 @@ type Options struct {
 	Spool      Appender
 	// Decide, when set, is consulted for PreToolUse events.
 	Decide Decider
+	// Enrich, when set, adds facts to a PreToolUse event from its raw
+	// payload before Decide runs (e.g. what written content would do).
+	Enrich func(ev *event.Event, raw []byte)
 	// Disabled reports whether recording is switched off for a project dir
 	// (the per-project marker or the global switch).
 	Disabled func(projectDir string) bool
@@ -124,6 +127,9 @@ func Run(ctx context.Context, o Options, stdin io.Reader, stdout io.Writer) (res
 	}
 
 	var out []byte
+	if normErr == nil && ev.HookEvent == "PreToolUse" && o.Enrich != nil {
+		o.Enrich(ev, raw)
+	}
 	if normErr == nil && ev.HookEvent == "PreToolUse" && o.Decide != nil {
 		out = o.decide(ev)
 	}

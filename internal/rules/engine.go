@@ -1,0 +1,645 @@
+package rules
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/shell"
+)
+
+//go:embed defaults/*.yaml
+var defaultFS embed.FS
+
+// maxThreshold caps a threshold count, which bounds per-session memory.
+const maxThreshold = 10000
+
+// Engine evaluates rules. Evaluate keeps per-session state (windows and
+// sequences) behind a mutex, so an Engine is safe for concurrent use;
+// Decide and ScanContent are stateless.
+type Engine struct {
+	rules      []*Rule // every rule, enabled or not, in load order
+	plain      []*Rule
+	derived    []*Rule
+	thresholds []*Rule
+	sequences  []*Rule
+	seeds      []*SeedFile
+	now        func() time.Time
+
+	mu       sync.Mutex
+	sessions *sessionLRU
+}
+
+// Option tunes Load.
+type Option func(*options)
+
+type options struct {
+	noDefaults  bool
+	sources     []Source
+	maxSessions int
+	sessionTTL  time.Duration
+	now         func() time.Time
+}
+
+// Source is a rule file's name and content, for callers that already hold it.
+type Source struct {
+	Name string
+	Data []byte
+}
+
+// WithSources adds rule files held in memory (after cfg.Files).
+func WithSources(s ...Source) Option { return func(o *options) { o.sources = append(o.sources, s...) } }
+
+// WithoutDefaults leaves the embedded default set out even when
+// cfg.Defaults is true.
+func WithoutDefaults() Option { return func(o *options) { o.noDefaults = true } }
+
+// WithSessionLimits bounds the per-session state: at most n sessions, each
+// forgotten after ttl without events.
+func WithSessionLimits(n int, ttl time.Duration) Option {
+	return func(o *options) { o.maxSessions, o.sessionTTL = n, ttl }
+}
+
+// WithClock sets the time used for events without a timestamp.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// DefaultSources returns the embedded default rule files.
+func DefaultSources() []Source {
+	var out []Source
+	ents, _ := fs.ReadDir(defaultFS, "defaults")
+	for _, e := range ents {
+		b, err := defaultFS.ReadFile("defaults/" + e.Name())
+		if err != nil {
+			continue
+		}
+		out = append(out, Source{Name: "builtin:" + e.Name(), Data: b})
+	}
+	return out
+}
+
+// Load builds an Engine from the default set (when cfg.Defaults), the files
+// in cfg.Files (native or seed format, detected from their content) and
+// any WithSources. A rule id defined again by a later file replaces the
+// earlier rule, so a user file can override a default. cfg.Disabled
+// switches rules off by id. Every problem in every file is reported at
+// once as LoadErrors.
+func Load(cfg config.Rules, opts ...Option) (*Engine, error) {
+	o := options{maxSessions: 10000, sessionTTL: 24 * time.Hour, now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	var all []*Rule
+	var errs LoadErrors
+	e := &Engine{now: o.now, sessions: newSessionLRU(o.maxSessions, o.sessionTTL)}
+	add := func(src Source, eager bool) {
+		rs, seed, es := parseFile(src.Name, src.Data, eager)
+		errs = append(errs, es...)
+		all = append(all, rs...)
+		if seed != nil {
+			e.seeds = append(e.seeds, seed)
+		}
+	}
+	if cfg.Defaults && !o.noDefaults {
+		for _, s := range DefaultSources() {
+			add(s, false)
+		}
+	}
+	for _, f := range cfg.Files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, &LoadError{File: f, Msg: fmt.Sprintf("read rule file: %v", err)})
+			continue
+		}
+		add(Source{Name: f, Data: b}, true)
+	}
+	for _, s := range o.sources {
+		add(s, true)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	// Later definitions replace earlier ones with the same id.
+	idx := map[string]int{}
+	for _, r := range all {
+		if i, ok := idx[r.ID]; ok {
+			e.rules[i] = r
+			continue
+		}
+		idx[r.ID] = len(e.rules)
+		e.rules = append(e.rules, r)
+	}
+	disabled := map[string]bool{}
+	for _, id := range cfg.Disabled {
+		disabled[id] = true
+	}
+	for _, r := range e.rules {
+		if disabled[r.ID] {
+			r.Enabled = false
+		}
+		if !r.Enabled {
+			continue
+		}
+		switch r.Kind {
+		case kindPlain:
+			e.plain = append(e.plain, r)
+		case kindDerived:
+			e.derived = append(e.derived, r)
+		case kindThreshold:
+			e.thresholds = append(e.thresholds, r)
+		case kindSequence:
+			e.sequences = append(e.sequences, r)
+		}
+	}
+	return e, nil
+}
+
+// Validate parses rule files without building an engine and returns every
+// problem (LoadErrors) or nil.
+func Validate(srcs ...Source) error {
+	var errs LoadErrors
+	for _, s := range srcs {
+		_, _, es := parseFile(s.Name, s.Data, true)
+		errs = append(errs, es...)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// Rules returns every loaded rule, enabled or not, in load order.
+func (e *Engine) Rules() []*Rule { return e.rules }
+
+// SeedFiles returns the seed-format files loaded, for their settings.
+func (e *Engine) SeedFiles() []*SeedFile { return e.seeds }
+
+// Input is an event plus what the caller already knows about it.
+type Input struct {
+	Event *event.Event
+	// Shell is the parsed Bash command, when the caller has it (the hook
+	// parses once for normalisation); nil makes the engine parse.
+	Shell *shell.Analysis
+	// Content are facts about Write/Edit content (see ContentFacts).
+	Content *ContentFacts
+}
+
+// Evaluate runs every enabled rule on ev and returns the matches, most
+// severe first. It updates per-session windows and sequences.
+func (e *Engine) Evaluate(ev *event.Event) []Match {
+	return e.EvaluateInput(Input{Event: ev})
+}
+
+// EvaluateInput is Evaluate with precomputed facts.
+func (e *Engine) EvaluateInput(in Input) []Match {
+	ev := in.Event
+	if ev == nil {
+		return nil
+	}
+	if e.repeatOfPre(ev) {
+		return nil
+	}
+	f := buildFacts(ev, in.Shell, in.Content)
+	hits := e.stateless(f)
+	hits = append(hits, e.stateful(f, hits)...)
+	return e.matches(f, hits)
+}
+
+// Decide evaluates the block and ask rules on a PreToolUse event without
+// touching session state, for the hook. It returns "" when nothing
+// applies, else ActionBlock or ActionAsk with the deciding match (blocks
+// win over asks, then higher severity).
+func (e *Engine) Decide(ev *event.Event) (string, *Match) {
+	return e.DecideInput(Input{Event: ev})
+}
+
+// DecideInput is Decide with precomputed facts.
+func (e *Engine) DecideInput(in Input) (string, *Match) {
+	ev := in.Event
+	if ev == nil || ev.HookEvent != "PreToolUse" {
+		return "", nil
+	}
+	f := buildFacts(ev, in.Shell, in.Content)
+	var best *hit
+	for _, h := range e.stateless(f) {
+		if h.rule.Action != ActionBlock && h.rule.Action != ActionAsk {
+			continue
+		}
+		if best == nil || better(h, *best) {
+			h := h
+			best = &h
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	ms := e.matches(f, []hit{*best})
+	return best.rule.Action, &ms[0]
+}
+
+func better(a, b hit) bool {
+	if (a.rule.Action == ActionBlock) != (b.rule.Action == ActionBlock) {
+		return a.rule.Action == ActionBlock
+	}
+	return a.rule.Severity > b.rule.Severity
+}
+
+// stateless evaluates plain rules, then derived rules over their hits.
+func (e *Engine) stateless(f *facts) []hit {
+	var hits []hit
+	for _, r := range e.plain {
+		c := evalCtx{f: f, prog: -1, matched: hits}
+		if !r.cond.eval(&c) || excepted(r, f, hits) {
+			continue
+		}
+		hits = append(hits, hit{rule: r, prog: c.prog, via: c.via})
+		if r.InheritContent > 0 && f.content != nil {
+			hits = append(hits, inheritContent(r, f.content, c.prog, c.via)...)
+		}
+	}
+	n := len(hits)
+	for _, r := range e.derived {
+		c := evalCtx{f: f, prog: -1, matched: hits[:n]}
+		if !r.cond.eval(&c) || excepted(r, f, hits[:n]) {
+			continue
+		}
+		for _, h := range hits[:n] {
+			d := r.derived
+			if h.severity() < d.MinSeverity || d.CategoriesNot[h.category()] || h.rule.Kind == kindDerived || h.via == "content" {
+				continue
+			}
+			if sig := signalOf(f, h, hits[:n], d.Signals); sig != "" {
+				hits = append(hits, hit{rule: r, prog: h.prog, via: h.via, detail: sig + " around " + h.id()})
+				break
+			}
+		}
+	}
+	return hits
+}
+
+// inheritContent reports content findings as matches of their own rules,
+// capped at r.InheritContent.
+func inheritContent(r *Rule, cf *ContentFacts, prog int, via string) []hit {
+	var out []hit
+	for _, fd := range cf.Findings {
+		sev := min(fd.Severity, r.InheritContent)
+		out = append(out, hit{rule: r, prog: -1, via: "content", asID: fd.Rule, asCategory: fd.Category, asSeverity: sev,
+			detail: cf.Kind + " content runs a command matching " + fd.Rule})
+	}
+	return out
+}
+
+func excepted(r *Rule, f *facts, hits []hit) bool {
+	for _, x := range r.exceptions {
+		c := evalCtx{f: f, prog: -1, matched: hits}
+		if x.eval(&c) {
+			return true
+		}
+	}
+	return false
+}
+
+var setupProgs = map[string]bool{"cd": true, "pushd": true, "popd": true, "set": true, "true": true, ":": true, "which": true, "command": true, "type": true, "test": true, "[": true, "export": true, "mkdir": true, "sleep": true}
+
+// signalOf returns the first wanted signal the program behind h shows.
+func signalOf(f *facts, h hit, hits []hit, want map[string]bool) string {
+	if h.prog < 0 || h.prog >= len(f.progs) {
+		return ""
+	}
+	p := &f.progs[h.prog]
+	progVia := h.via == "program"
+	if want["decoded"] && p.decoded {
+		return "decoded"
+	}
+	if want["dynamic_name"] && p.dynamic {
+		return "dynamic_name"
+	}
+	if want["shell_wrapper"] && progVia && !p.script {
+		for _, w := range p.wrappers {
+			first := strings.Fields(w + " x")[0]
+			if (shells[first] && strings.Contains(w, "-c")) || first == "eval" {
+				return "shell_wrapper"
+			}
+		}
+	}
+	if want["env_prefix"] && progVia && len(p.env) > 0 {
+		return "env_prefix"
+	}
+	if want["privileged"] {
+		for _, w := range p.wrappers {
+			first := strings.Fields(w + " x")[0]
+			if first == "sudo" || first == "doas" || first == "pkexec" || first == "su" || first == "runuser" {
+				return "privileged"
+			}
+		}
+	}
+	if want["script"] && p.script {
+		return "script"
+	}
+	if want["chained"] && p.depth == 0 && !p.script {
+		harmful := map[int]bool{}
+		for _, o := range hits {
+			if o.prog >= 0 {
+				harmful[o.prog] = true
+			}
+		}
+		for j := 0; j < h.prog; j++ {
+			q := &f.progs[j]
+			if q.depth != 0 || harmful[j] || setupProgs[q.name] || (q.pipeline >= 0 && q.pipeline == p.pipeline) {
+				continue
+			}
+			if related(f, q, p) {
+				continue
+			}
+			return "chained"
+		}
+	}
+	return ""
+}
+
+// related: two programs share a name or a path (one inside the other).
+func related(f *facts, a, b *prog) bool {
+	if a.name == b.name {
+		return true
+	}
+	for _, x := range a.args {
+		px := normPath(pathInWord(x), f.cwd)
+		if px == "" {
+			continue
+		}
+		for _, y := range b.args {
+			py := normPath(pathInWord(y), f.cwd)
+			if py != "" && (under(px, py) || under(py, px)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matches turns hits into Matches, most severe first.
+func (e *Engine) matches(f *facts, hits []hit) []Match {
+	if len(hits) == 0 {
+		return nil
+	}
+	ev := f.ev
+	ts := ev.Timestamp
+	if ts.IsZero() {
+		ts = e.now()
+	}
+	out := make([]Match, 0, len(hits))
+	for _, h := range hits {
+		r := h.rule
+		m := Match{
+			RuleID: r.ID, Description: r.Description, Severity: r.Severity, Category: r.Category,
+			Tags: r.Tags, Action: r.Action, EventID: ev.ID, EventIDs: h.events, SessionID: ev.SessionID,
+			Project: ev.Project, Host: ev.Host, Time: ts, Response: r.Response,
+		}
+		if h.asID != "" {
+			m.RuleID, m.Category, m.Severity = h.asID, h.asCategory, h.asSeverity
+		}
+		m.Context = contextOf(f, h)
+		m.Summary = summaryOf(r, f, h)
+		out = append(out, m)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Severity > out[j].Severity })
+	return out
+}
+
+func capStr(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func summaryOf(r *Rule, f *facts, h hit) string {
+	what := ""
+	switch {
+	case h.detail != "":
+		what = h.detail
+	case h.prog >= 0 && h.prog < len(f.progs):
+		what = renderProg(&f.progs[h.prog])
+	case f.ev.Action.FilePath != "":
+		what = f.ev.ToolName + " " + f.ev.Action.FilePath
+	case f.ev.Action.URL != "":
+		what = f.ev.ToolName + " " + f.ev.Action.URL
+	case f.ev.Action.Command != "":
+		what = f.ev.Action.Command
+	default:
+		what = f.ev.ToolName
+	}
+	d := r.Description
+	if d == "" {
+		d = r.ID
+	}
+	return capStr(d+": "+what, 300)
+}
+
+func contextOf(f *facts, h hit) map[string]string {
+	ev := f.ev
+	c := map[string]string{}
+	set := func(k, v string) {
+		if v != "" {
+			c[k] = capStr(v, 512)
+		}
+	}
+	set("tool_name", ev.ToolName)
+	set("event_type", ev.EventType)
+	set("command", ev.Action.Command)
+	set("file_path", ev.Action.FilePath)
+	set("url", ev.Action.URL)
+	set("agent_type", ev.AgentType)
+	if h.prog >= 0 && h.prog < len(f.progs) {
+		set("program", renderProg(&f.progs[h.prog]))
+	}
+	set("detail", h.detail)
+	for _, name := range h.rule.ContextFields {
+		if g, ok := lookupField(name); ok {
+			set(name, strings.Join(g(f), ","))
+		}
+	}
+	return c
+}
+
+// stateful runs threshold and sequence rules and suppresses the repeat of a
+// PreToolUse finding on its PostToolUse.
+func (e *Engine) stateful(f *facts, hits []hit) []hit {
+	ev := f.ev
+	key := ev.SessionID
+	ts := ev.Timestamp
+	if ts.IsZero() {
+		ts = e.now()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.sessions.get(key, ts)
+	var extra []hit
+	for _, r := range e.thresholds {
+		c := evalCtx{f: f, prog: -1, matched: hits}
+		if !r.cond.eval(&c) || excepted(r, f, hits) {
+			continue
+		}
+		if ids, ok := s.window(r, ts, ev.ID); ok {
+			extra = append(extra, hit{rule: r, prog: -1, events: ids, detail: fmt.Sprintf("%d events within %s", r.threshold.Count, r.threshold.Window)})
+		}
+	}
+	all := append(append([]hit(nil), hits...), extra...)
+	for _, r := range e.sequences {
+		extra = append(extra, s.sequence(r, f, all, ts)...)
+	}
+	if ev.HookEvent == "PreToolUse" && ev.ToolUseID != "" {
+		s.notePre(ev.ToolUseID)
+	}
+	if ev.Action.FilePath != "" && f.toolAccess == "write" {
+		s.noteWrite(f.toolPath, ev.ID, f.content)
+	}
+	return extra
+}
+
+// repeatOfPre reports a PostToolUse(Failure) whose PreToolUse this engine
+// already evaluated: the tool input is the same, so are the findings.
+func (e *Engine) repeatOfPre(ev *event.Event) bool {
+	if ev.ToolUseID == "" || (ev.HookEvent != "PostToolUse" && ev.HookEvent != "PostToolUseFailure") {
+		return false
+	}
+	ts := ev.Timestamp
+	if ts.IsZero() {
+		ts = e.now()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sessions.get(ev.SessionID, ts).sawPre(ev.ToolUseID)
+}
+
+// ScanContent analyses text a Write, Edit or NotebookEdit puts into the
+// file ev names (old is the text an Edit replaces). Shell scripts, git
+// hooks, shell start-up files, crontabs and systemd/desktop units have
+// their commands evaluated by the plain rules; Claude Code settings are
+// checked for removed hooks. It returns nil when there is nothing to say.
+func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
+	if ev == nil {
+		return nil
+	}
+	p := normPath(ev.Action.FilePath, ev.Cwd)
+	kind := contentKind(p, text)
+	if kind == "" {
+		return nil
+	}
+	cf := &ContentFacts{Kind: kind}
+	if kind == "claude_settings" {
+		hasHooks := func(s string) bool { return strings.Contains(s, `"hooks"`) || strings.Contains(s, "vigil") }
+		switch {
+		case old != "" && hasHooks(old) && !hasHooks(text):
+			cf.Tags = append(cf.Tags, "claude_hooks_removed")
+		case old == "" && !hasHooks(text):
+			cf.Tags = append(cf.Tags, "claude_settings_without_hooks")
+		}
+		if strings.Contains(strings.ReplaceAll(text, " ", ""), `"disableAllHooks":true`) {
+			cf.Tags = append(cf.Tags, "claude_hooks_disabled")
+		}
+		return cf
+	}
+	cmd := text
+	switch kind {
+	case "unit", "desktop":
+		cmd = execLines(text)
+	case "crontab":
+		cmd = ""
+	}
+	if len(cmd) > 256<<10 {
+		cmd = cmd[:256<<10]
+	}
+	syn := &event.Event{ID: ev.ID, SessionID: ev.SessionID, Cwd: ev.Cwd, ProjectDir: ev.ProjectDir,
+		HookEvent: "Content", EventType: event.TypeCommand}
+	syn.Action.Command = cmd
+	var f *facts
+	if kind == "python" {
+		f = &facts{ev: syn, cwd: ev.Cwd, project: normPath(ev.ProjectDir, ""), code: []string{text}}
+		for _, m := range b64Literal.FindAllString(text, 8) {
+			if d, ok := decodeB64(m); ok {
+				f.decoded = append(f.decoded, d)
+				f.code = append(f.code, d)
+			}
+		}
+	} else {
+		f = buildFacts(syn, nil, nil)
+		if kind == "crontab" {
+			f.addCron(text, prog{})
+		}
+		for i := range f.progs {
+			f.progs[i].script = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, h := range e.stateless(f) {
+		if h.rule.Kind == kindDerived || h.rule.Severity < Medium || seen[h.rule.ID] {
+			continue
+		}
+		seen[h.rule.ID] = true
+		cf.Findings = append(cf.Findings, ContentFinding{Rule: h.rule.ID, Severity: h.rule.Severity, Category: h.rule.Category})
+	}
+	return cf
+}
+
+var rcFiles = map[string]bool{".bashrc": true, ".bash_profile": true, ".bash_login": true, ".bash_logout": true, ".profile": true, ".zshrc": true, ".zprofile": true, ".zshenv": true, ".zlogin": true, "config.fish": true, "bash.bashrc": true}
+
+func contentKind(p, text string) string {
+	base := path.Base(p)
+	ext := path.Ext(base)
+	switch {
+	case strings.Contains(p, "/.claude/") && (base == "settings.json" || base == "settings.local.json"):
+		return "claude_settings"
+	case strings.Contains(p, "/.git/hooks/") || strings.Contains(p, "/.husky/"):
+		return "git_hook"
+	case rcFiles[base] || strings.HasPrefix(p, "/etc/profile"):
+		return "shell_rc"
+	case ext == ".service" || ext == ".timer" || ext == ".socket" || ext == ".path":
+		return "unit"
+	case ext == ".desktop":
+		return "desktop"
+	case strings.HasPrefix(p, "/etc/cron") || strings.HasPrefix(p, "/var/spool/cron") || base == "crontab":
+		return "crontab"
+	case ext == ".sh" || ext == ".bash" || ext == ".zsh" || ext == ".ksh" || ext == ".command":
+		return "script"
+	case strings.HasPrefix(text, "#!"):
+		line, _, _ := strings.Cut(text, "\n")
+		if strings.Contains(line, "python") {
+			return "python"
+		}
+		if strings.Contains(line, "sh") {
+			return "script"
+		}
+	case ext == ".py":
+		return "python"
+	}
+	return ""
+}
+
+// execLines returns the commands of a unit's Exec*= (or a desktop file's
+// Exec=) lines, one per line.
+func execLines(text string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(k, "Exec") {
+			continue
+		}
+		v = strings.TrimLeft(strings.TrimSpace(v), "-@:+!")
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// errNoRules is returned by helpers that need at least one rule.
+var errNoRules = errors.New("no rules loaded")

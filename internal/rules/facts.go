@@ -1,0 +1,572 @@
+package rules
+
+import (
+	"encoding/base64"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/shell"
+)
+
+// prog is one program the event would run, as rules see it: the shell
+// parser's view plus what this package unwraps on top (decoded payloads,
+// text piped into a shell or crontab, su -c bodies, names built from
+// variables or printf escapes).
+type prog struct {
+	name      string
+	path      string
+	args      []string
+	env       []string
+	wrappers  []string
+	wrapFull  []string // wrappers with their options ("sudo -S")
+	dynamic   bool // the name was built at run time
+	resolved  bool // ...and this package worked out what it is
+	decoded   bool // came out of a base64/hex-decoded payload
+	script    bool // came from file content (script, unit, crontab)
+	depth     int
+	pipeline  int // index into facts.pipes, or -1
+	redirects []shell.Redirect
+}
+
+// facts is everything conditions look at for one event. It is built once
+// per event and shared by every rule.
+type facts struct {
+	ev      *event.Event
+	cwd     string
+	project string // project dir in normPath form
+	progs   []prog
+	pipes   [][]int
+	// Shell-level file access, normalised.
+	reads, writes, anyPaths []string
+	// File-tool access, normalised.
+	toolPath   string
+	toolAccess string // read | write | ""
+	// decoded holds decoded payload text (base64 blobs) for text predicates.
+	decoded []string
+	// code holds inline interpreter code (python -c, perl -e, node -e).
+	code    []string
+	content *ContentFacts
+	assigns []string
+	hasCmd  bool // a shell analysis exists (Bash or script content)
+}
+
+var (
+	shells      = map[string]bool{"sh": true, "bash": true, "zsh": true, "dash": true, "ksh": true, "ash": true, "fish": true, "busybox": true}
+	interpFlags = map[string]string{"python": "-c", "python2": "-c", "python3": "-c", "perl": "-e", "ruby": "-e", "node": "-e", "nodejs": "-e", "php": "-r", "deno": "eval", "bun": "-e"}
+	b64Literal  = regexp.MustCompile(`[A-Za-z0-9+/]{16,}={0,2}`)
+	assignRe    = regexp.MustCompile(`(?:^|[;&|\s(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"]*"|[^\s;&|()]*)`)
+	escRe       = regexp.MustCompile(`\\x[0-9a-fA-F]{1,2}|\\[0-7]{1,3}|\\u[0-9a-fA-F]{4}`)
+)
+
+// maxUnwrap bounds how many payloads one event may decode and re-parse.
+const maxUnwrap = 16
+
+func interpBase(name string) string {
+	n := strings.ToLower(name)
+	if strings.HasPrefix(n, "python") {
+		if _, err := strconv.ParseFloat(strings.TrimPrefix(n, "python"), 64); err == nil {
+			return "python3"
+		}
+	}
+	return n
+}
+
+// buildFacts prepares ev for evaluation. a may be nil: then Bash commands
+// are parsed here.
+func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *facts {
+	f := &facts{ev: ev, content: content}
+	f.cwd = ev.Cwd
+	if f.cwd == "" {
+		f.cwd = ev.ProjectDir
+	}
+	proj := ev.ProjectDir
+	if proj == "" {
+		proj = ev.Cwd
+	}
+	f.project = normPath(proj, "")
+	if ev.Action.FilePath != "" {
+		f.toolPath = normPath(ev.Action.FilePath, f.cwd)
+		switch ev.EventType {
+		case event.TypeFileWrite, event.TypeFileEdit, event.TypeNotebook:
+			f.toolAccess = "write"
+		default:
+			f.toolAccess = "read"
+		}
+	}
+	if ev.Action.Command != "" {
+		if a == nil {
+			a = shell.Parse(ev.Action.Command, shell.Options{Cwd: f.cwd})
+		}
+		f.addAnalysis(a, nil, false, false, 0)
+		f.hasCmd = true
+		f.unwrap(ev.Action.Command)
+		f.dropRemotePaths()
+	}
+	return f
+}
+
+// addAnalysis appends a's programs, shifted into f's index space, marking
+// them with extra wrappers and flags when a came from an unwrapped payload.
+func (f *facts) addAnalysis(a *shell.Analysis, wrap []string, decoded, script bool, depth int) {
+	if a == nil {
+		return
+	}
+	pipeBase := len(f.pipes)
+	progBase := len(f.progs)
+	for _, p := range a.Programs {
+		q := prog{
+			name: strings.ToLower(p.Name), path: p.Path, args: p.Args, env: p.Env,
+			dynamic: p.Dynamic || p.Obfuscated, decoded: decoded || decodedWrap(p.Wrappers), script: script,
+			depth: p.Depth + depth, pipeline: -1, redirects: p.Redirects,
+		}
+		if len(wrap) > 0 {
+			q.wrappers = append(append([]string(nil), wrap...), p.Wrappers...)
+		} else {
+			q.wrappers = p.Wrappers
+		}
+		if len(p.WrapperArgs) > 0 {
+			q.wrapFull = make([]string, len(q.wrappers))
+			off := len(q.wrappers) - len(p.Wrappers)
+			for j := range q.wrappers {
+				q.wrapFull[j] = q.wrappers[j]
+				if k := j - off; k >= 0 && k < len(p.WrapperArgs) && len(p.WrapperArgs[k]) > 0 {
+					q.wrapFull[j] += " " + strings.Join(p.WrapperArgs[k], " ")
+				}
+			}
+		}
+		if p.Pipeline >= 0 && p.Pipeline < len(a.Pipelines) {
+			q.pipeline = p.Pipeline + pipeBase
+		}
+		f.progs = append(f.progs, q)
+	}
+	for _, pl := range a.Pipelines {
+		idx := make([]int, 0, len(pl.Programs))
+		for _, i := range pl.Programs {
+			if i >= 0 && i < len(a.Programs) {
+				idx = append(idx, i+progBase)
+			}
+		}
+		f.pipes = append(f.pipes, idx)
+	}
+	f.assigns = append(f.assigns, a.Assigns...)
+	for _, r := range a.Reads {
+		if p := normPath(r, f.cwd); p != "" {
+			f.reads = append(f.reads, p)
+		}
+	}
+	for _, w := range a.Writes {
+		if p := normPath(w, f.cwd); p != "" {
+			f.writes = append(f.writes, p)
+		}
+	}
+	for _, w := range a.Paths {
+		if p := normPath(w, f.cwd); p != "" {
+			f.anyPaths = append(f.anyPaths, p)
+		}
+	}
+	for _, r := range progsRedirects(f.progs[progBase:]) {
+		p := normPath(r.Target, f.cwd)
+		if p == "" || strings.HasPrefix(r.Target, "&") {
+			continue
+		}
+		switch r.Op {
+		case "<", "<>":
+			f.reads = append(f.reads, p)
+		case ">", ">>", ">|", "&>", "&>>", ">&":
+			f.writes = append(f.writes, p)
+		}
+	}
+}
+
+// dropRemotePaths removes from the shell-level path lists the paths only
+// programs run on another host (ssh host 'cmd') name: they are that host's
+// files, not this machine's.
+func (f *facts) dropRemotePaths() {
+	remote := false
+	for i := range f.progs {
+		if isRemote(&f.progs[i]) {
+			remote = true
+			break
+		}
+	}
+	if !remote {
+		return
+	}
+	keep := func(ps []string) []string {
+		out := ps[:0]
+		for _, p := range ps {
+			if i := progOfPath(f, p); i >= 0 && isRemote(&f.progs[i]) {
+				continue
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	f.reads, f.writes, f.anyPaths = keep(f.reads), keep(f.writes), keep(f.anyPaths)
+}
+
+func isRemote(p *prog) bool {
+	for _, w := range p.wrappers {
+		if w == "ssh" || strings.HasPrefix(w, "ssh ") {
+			return true
+		}
+	}
+	return false
+}
+
+// decodedWrap reports wrappers the parser records for decoded payloads.
+func decodedWrap(ws []string) bool {
+	for _, w := range ws {
+		switch strings.Fields(w + " x")[0] {
+		case "base64", "base32", "xxd", "openssl", "printf", "hex", "decode":
+			return true
+		}
+	}
+	return false
+}
+
+func progsRedirects(ps []prog) []shell.Redirect {
+	var out []shell.Redirect
+	for _, p := range ps {
+		out = append(out, p.redirects...)
+	}
+	return out
+}
+
+// unwrap looks for payloads the parser cannot see into: decoded blobs piped
+// into a shell, echo/printf text piped into a shell or crontab, su -c
+// bodies, interpreter code, and command names built from variables.
+func (f *facts) unwrap(raw string) {
+	budget := maxUnwrap
+	var assigns map[string]string
+	for i := 0; i < len(f.progs) && budget > 0; i++ {
+		p := &f.progs[i]
+		if p.dynamic && p.name == "" {
+			if assigns == nil {
+				assigns = collectAssigns(raw, f.progs)
+			}
+			if n := resolveName(p.path, assigns); n != "" {
+				p.name, p.resolved = strings.ToLower(path.Base(n)), true
+			}
+		}
+		switch {
+		case interpFlags[interpBase(p.name)] != "":
+			if code := flagValue(p.args, interpFlags[interpBase(p.name)], ""); code != "" {
+				f.code = append(f.code, code)
+				for _, m := range b64Literal.FindAllString(code, 8) {
+					if d, ok := decodeB64(m); ok {
+						f.decoded = append(f.decoded, d)
+						f.code = append(f.code, d)
+					}
+				}
+			}
+		}
+	}
+	// Pipelines: text | decoder records the decoded text; text | crontab
+	// installs cron lines, whose commands are parsed like scripts.
+	for _, pl := range f.pipes {
+		if budget <= 0 {
+			break
+		}
+		for k := 1; k < len(pl) && budget > 0; k++ {
+			q := f.progs[pl[k]]
+			switch {
+			case isDecoder(q):
+				if text, ok := f.literalSource(pl[k-1]); ok {
+					if d, ok := decodeB64(strings.TrimSpace(text)); ok {
+						f.decoded = append(f.decoded, d)
+					} else if d, ok := decodeHex(strings.TrimSpace(text)); ok {
+						f.decoded = append(f.decoded, d)
+					}
+				}
+			case q.name == "crontab":
+				for j := 0; j < k; j++ {
+					if text, ok := f.literalSource(pl[j]); ok && budget > 0 {
+						budget--
+						f.addCron(text, q)
+					}
+				}
+			}
+		}
+	}
+}
+
+// addCron parses crontab lines: the schedule is dropped, the command parsed.
+func (f *facts) addCron(text string, q prog) {
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		n := 5
+		if strings.HasPrefix(fields[0], "@") {
+			n = 1
+		}
+		if len(fields) <= n {
+			continue
+		}
+		cmd := line
+		for j := 0; j < n; j++ {
+			cmd = strings.TrimSpace(cmd)
+			cmd = cmd[strings.IndexAny(cmd, " \t"):]
+		}
+		before := len(f.progs)
+		f.addAnalysis(shell.Parse(strings.TrimSpace(cmd), shell.Options{Cwd: f.cwd}), append(append([]string(nil), q.wrappers...), "crontab"), q.decoded, true, q.depth+1)
+		f.unwrapRange(before, cmd)
+	}
+}
+
+// unwrapRange extracts interpreter code for programs added from nested text.
+func (f *facts) unwrapRange(from int, raw string) {
+	for i := from; i < len(f.progs); i++ {
+		p := f.progs[i]
+		if fl := interpFlags[interpBase(p.name)]; fl != "" {
+			if code := flagValue(p.args, fl, ""); code != "" {
+				f.code = append(f.code, code)
+				for _, m := range b64Literal.FindAllString(code, 8) {
+					if d, ok := decodeB64(m); ok {
+						f.decoded = append(f.decoded, d)
+						f.code = append(f.code, d)
+					}
+				}
+			}
+		}
+	}
+}
+
+// literalSource returns the text a pipeline's first program writes when it
+// is echo/printf of literal words or cat of a here-doc/here-string.
+func (f *facts) literalSource(i int) (string, bool) {
+	p := f.progs[i]
+	switch p.name {
+	case "echo", "printf":
+		var words []string
+		for _, a := range p.args {
+			if strings.HasPrefix(a, "-") && len(words) == 0 && len(a) <= 3 {
+				continue
+			}
+			words = append(words, strings.Trim(a, `"'`))
+		}
+		s := strings.Join(words, " ")
+		if p.name == "printf" || hasFlag(p.args, "e") {
+			s = unescape(s)
+		}
+		return s, s != ""
+	case "cat", "":
+		for _, r := range p.redirects {
+			if r.Op == "<<<" {
+				return strings.Trim(r.Target, `"'`), true
+			}
+		}
+	}
+	return "", false
+}
+
+func isDecoder(q prog) bool {
+	switch q.name {
+	case "base64", "base32":
+		return hasFlag(q.args, "d") || hasFlag(q.args, "D") || hasArg(q.args, "--decode")
+	case "xxd":
+		return hasFlag(q.args, "r")
+	case "openssl":
+		return hasArg(q.args, "-d") || hasArg(q.args, "base64")
+	}
+	return false
+}
+
+// hasScriptArg reports whether a shell was given a script file or -c, so
+// stdin is not what it runs.
+func hasScriptArg(args []string) bool {
+	for _, a := range args {
+		if a == "-" || a == "-s" || a == "-i" {
+			continue
+		}
+		if strings.HasPrefix(a, "-") {
+			if strings.Contains(a, "c") && !strings.HasPrefix(a, "--") {
+				return true
+			}
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// hasFlag reports a short flag letter, alone or combined ("-rf" has r and f).
+func hasFlag(args []string, letter string) bool {
+	for _, a := range args {
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.Contains(a[1:], letter) {
+			return true
+		}
+		if a == "--" {
+			return false
+		}
+	}
+	return false
+}
+
+func hasArg(args []string, v string) bool {
+	for _, a := range args {
+		if a == v || strings.HasPrefix(a, v+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// flagValue returns the word after short (or long) flag, or the value
+// glued to it ("-cfoo", "--command=foo").
+func flagValue(args []string, short, long string) string {
+	for i, a := range args {
+		switch {
+		case a == short || (long != "" && a == long):
+			if i+1 < len(args) {
+				return strings.Trim(args[i+1], `"'`)
+			}
+		case long != "" && strings.HasPrefix(a, long+"="):
+			return strings.Trim(a[len(long)+1:], `"'`)
+		case len(short) == 2 && short[0] == '-' && len(a) > 2 && a[0] == '-' && a[1] != '-' && strings.HasSuffix(a, short[1:]):
+			// combined flags ending with the value flag: "-lc", "-ic"
+			if i+1 < len(args) {
+				return strings.Trim(args[i+1], `"'`)
+			}
+		}
+	}
+	return ""
+}
+
+func decodeB64(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) < 8 || len(s) > 1<<20 {
+		return "", false
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && printable(b) {
+			return string(b), true
+		}
+	}
+	return "", false
+}
+
+func decodeHex(s string) (string, bool) {
+	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "")
+	if len(s) < 8 || len(s)%2 != 0 || len(s) > 1<<20 {
+		return "", false
+	}
+	b := make([]byte, len(s)/2)
+	for i := range b {
+		v, err := strconv.ParseUint(s[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return "", false
+		}
+		b[i] = byte(v)
+	}
+	return string(b), printable(b)
+}
+
+func printable(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	bad := 0
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\t' && c != '\r' || c == 0x7f {
+			bad++
+		}
+	}
+	return bad*20 < len(b)
+}
+
+// unescape expands printf/echo -e escapes (\x72, \162, \u0072, \n).
+func unescape(s string) string {
+	s = escRe.ReplaceAllStringFunc(s, func(m string) string {
+		switch m[1] {
+		case 'x':
+			v, _ := strconv.ParseUint(m[2:], 16, 8)
+			return string(rune(v))
+		case 'u':
+			v, _ := strconv.ParseUint(m[2:], 16, 32)
+			return string(rune(v))
+		default:
+			v, _ := strconv.ParseUint(m[1:], 8, 8)
+			return string(rune(v))
+		}
+	})
+	return strings.NewReplacer(`\n`, "\n", `\t`, "\t", `\\`, `\`).Replace(s)
+}
+
+// collectAssigns gathers NAME=value assignments of the command, from the
+// parser's view (programs with no name) and from the raw text.
+func collectAssigns(raw string, ps []prog) map[string]string {
+	m := map[string]string{}
+	if len(raw) <= 64<<10 {
+		for _, sm := range assignRe.FindAllStringSubmatch(raw, 64) {
+			m[sm[1]] = strings.Trim(sm[2], `"'`)
+		}
+	}
+	for _, p := range ps {
+		for _, e := range p.env {
+			if i := strings.IndexByte(e, '='); i > 0 {
+				m[e[:i]] = strings.Trim(e[i+1:], `"'`)
+			}
+		}
+	}
+	return m
+}
+
+var (
+	varRef   = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+	subst    = regexp.MustCompile("^\\$\\((.*)\\)$|^`(.*)`$")
+	nameWord = regexp.MustCompile(`^[A-Za-z0-9_./+-]+$`)
+)
+
+// resolveName works out a command name built at run time: "$a$b" from
+// earlier assignments, "$(printf '\x72\x6d')", "$(echo cm0= | base64 -d)".
+func resolveName(word string, assigns map[string]string) string {
+	w := strings.Trim(word, `"`)
+	if sm := subst.FindStringSubmatch(w); sm != nil {
+		inner := sm[1] + sm[2]
+		a := shell.Parse(inner, shell.Options{})
+		if a == nil || len(a.Programs) == 0 {
+			return ""
+		}
+		f := &facts{}
+		f.addAnalysis(a, nil, false, false, 0)
+		text, ok := f.literalSource(0)
+		if !ok {
+			return ""
+		}
+		for _, pl := range f.pipes {
+			for _, i := range pl[1:] {
+				if isDecoder(f.progs[i]) {
+					d, ok := decodeB64(text)
+					if !ok {
+						return ""
+					}
+					text = d
+				}
+			}
+		}
+		text = strings.TrimSpace(text)
+		if nameWord.MatchString(text) {
+			return text
+		}
+		return ""
+	}
+	out := varRef.ReplaceAllStringFunc(w, func(m string) string {
+		n := varRef.FindStringSubmatch(m)[1]
+		if v, ok := assigns[n]; ok {
+			return v
+		}
+		return m
+	})
+	out = unescape(strings.Trim(out, `'"`))
+	if out != w && nameWord.MatchString(out) {
+		return out
+	}
+	return ""
+}

@@ -1,0 +1,758 @@
+package rules
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// loader compiles one rule file, collecting every error.
+type loader struct {
+	file   string
+	errs   LoadErrors
+	lists  map[string][]string
+	macros map[string]*macroCond
+	mnodes map[string]*yaml.Node
+	// eager compiles regular expressions now (user files) instead of on
+	// first use (the embedded default set, which tests validate).
+	eager bool
+	// building guards against macros that use themselves.
+	building map[string]bool
+}
+
+func (l *loader) errAt(n *yaml.Node, field, value, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	l.errs = append(l.errs, &LoadError{File: l.file, Line: line, Field: field, Value: value, Msg: fmt.Sprintf(format, args...)})
+}
+
+var (
+	idRe       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	categoryRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	tagRe      = regexp.MustCompile(`^(T[0-9]{4}(\.[0-9]{3})?|TA[0-9]{4})$`)
+)
+
+// parseFile parses data as a rule file, native or seed format.
+func parseFile(file string, data []byte, eager bool) ([]*Rule, *SeedFile, LoadErrors) {
+	l := &loader{file: file, lists: map[string][]string{}, macros: map[string]*macroCond{}, mnodes: map[string]*yaml.Node{}, eager: eager, building: map[string]bool{}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		line := 0
+		var te *yaml.TypeError
+		msg := err.Error()
+		if _, err2 := fmt.Sscanf(msg, "yaml: line %d:", &line); err2 == nil {
+			msg = strings.TrimSpace(msg[strings.Index(msg[5:], ":")+6:])
+		}
+		_ = te
+		l.errs = append(l.errs, &LoadError{File: file, Line: line, Msg: "not valid YAML: " + msg})
+		return nil, nil, l.errs
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		l.errAt(root, "", "", "a rule file must be a mapping with a rules key")
+		return nil, nil, l.errs
+	}
+	if isSeed(root) {
+		rs, seed := l.seed(root)
+		return rs, seed, l.errs
+	}
+	return l.native(root), nil, l.errs
+}
+
+// isSeed tells the seed's security-rules.yaml (rules is a mapping of named
+// rules) from a native file (rules is a list).
+func isSeed(root *yaml.Node) bool {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i].Value, root.Content[i+1]
+		if k == "rules" && v.Kind == yaml.MappingNode {
+			return true
+		}
+		if k == "settings" || k == "notifications" || k == "deduplication" {
+			return true
+		}
+	}
+	return false
+}
+
+// pairs iterates a mapping, reporting unknown keys. known maps key to a
+// handler.
+func (l *loader) pairs(n *yaml.Node, field string, known map[string]func(v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		l.errAt(n, field, n.Value, "must be a mapping")
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			l.errAt(k, join(field, k.Value), "", "duplicate key")
+			continue
+		}
+		seen[k.Value] = true
+		h, ok := known[k.Value]
+		if !ok {
+			l.errAt(k, join(field, k.Value), k.Value, "unknown field")
+			continue
+		}
+		h(v)
+	}
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "." + b
+}
+
+func (l *loader) str(n *yaml.Node, field string) string {
+	if n.Kind != yaml.ScalarNode {
+		l.errAt(n, field, "", "must be a string")
+		return ""
+	}
+	return n.Value
+}
+
+func (l *loader) boolean(n *yaml.Node, field string) bool {
+	if n.Kind == yaml.ScalarNode {
+		switch strings.ToLower(n.Value) {
+		case "true", "yes", "on":
+			return true
+		case "false", "no", "off":
+			return false
+		}
+	}
+	l.errAt(n, field, n.Value, "must be true or false")
+	return false
+}
+
+func (l *loader) integer(n *yaml.Node, field string, min int) int {
+	v, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		l.errAt(n, field, n.Value, "must be an integer")
+		return 0
+	}
+	if v < min {
+		l.errAt(n, field, n.Value, "must be at least %d", min)
+	}
+	return v
+}
+
+func (l *loader) duration(n *yaml.Node, field string) time.Duration {
+	d, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil || d <= 0 {
+		l.errAt(n, field, n.Value, "must be a positive duration such as 30s, 5m or 24h")
+		return 0
+	}
+	return d
+}
+
+// strs reads a string or a list of strings; "@name" splices a named list.
+func (l *loader) strs(n *yaml.Node, field string) []string {
+	var raw []*yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		raw = []*yaml.Node{n}
+	case yaml.SequenceNode:
+		raw = n.Content
+	default:
+		l.errAt(n, field, "", "must be a string or a list of strings")
+		return nil
+	}
+	out := make([]string, 0, len(raw))
+	for _, v := range raw {
+		if v.Kind != yaml.ScalarNode {
+			l.errAt(v, field, "", "list items must be strings")
+			continue
+		}
+		if strings.HasPrefix(v.Value, "@") {
+			name := v.Value[1:]
+			lst, ok := l.lists[name]
+			if !ok {
+				l.errAt(v, field, v.Value, "unknown list")
+				continue
+			}
+			out = append(out, lst...)
+			continue
+		}
+		out = append(out, v.Value)
+	}
+	return out
+}
+
+func (l *loader) matcher(n *yaml.Node, field string, fold bool) *strMatcher {
+	vals := l.strs(n, field)
+	for _, v := range vals {
+		if !validGlob(v) {
+			l.errAt(n, field, v, "bad glob pattern")
+		}
+	}
+	return newStrMatcher(vals, fold)
+}
+
+func (l *loader) regex(n *yaml.Node, field string) *lazyRe {
+	src := l.str(n, field)
+	if l.eager || len(src) > 0 {
+		if _, err := regexp.Compile(src); err != nil {
+			l.errAt(n, field, src, "bad regular expression: %v", err)
+			return nil
+		}
+	}
+	return &lazyRe{src: src}
+}
+
+func (l *loader) severity(n *yaml.Node, field string) Severity {
+	s, err := ParseSeverity(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		l.errAt(n, field, n.Value, "must be LOW, MEDIUM, HIGH or CRITICAL")
+		return 0
+	}
+	return s
+}
+
+// native compiles a native rule file: lists, macros, rules.
+func (l *loader) native(root *yaml.Node) []*Rule {
+	var rulesNode *yaml.Node
+	// Lists first, then macros, so rules may use both in any order.
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		switch k.Value {
+		case "lists":
+			l.pairs(v, "lists", nil)
+			if v.Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					name := v.Content[j].Value
+					l.lists[name] = l.strs(v.Content[j+1], "lists."+name)
+				}
+			}
+		case "macros":
+			if v.Kind != yaml.MappingNode {
+				l.errAt(v, "macros", "", "must be a mapping of name: condition")
+				continue
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				name := v.Content[j].Value
+				l.macros[name] = &macroCond{}
+				l.mnodes[name] = v.Content[j+1]
+			}
+		case "rules":
+			rulesNode = v
+		default:
+			l.errAt(k, k.Value, k.Value, "unknown field (want lists, macros, rules)")
+		}
+	}
+	// The lists mapping above reported every key as unknown; drop those.
+	var kept LoadErrors
+	for _, e := range l.errs {
+		if strings.HasPrefix(e.Field, "lists.") && e.Msg == "unknown field" {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	l.errs = kept
+	for name, n := range l.mnodes {
+		l.buildMacro(name, n)
+	}
+	if rulesNode == nil {
+		return nil
+	}
+	if rulesNode.Kind != yaml.SequenceNode {
+		l.errAt(rulesNode, "rules", "", "must be a list of rules")
+		return nil
+	}
+	var out []*Rule
+	ids := map[string]int{}
+	for i, rn := range rulesNode.Content {
+		r := l.rule(rn, fmt.Sprintf("rules[%d]", i))
+		if r == nil {
+			continue
+		}
+		if prev, ok := ids[r.ID]; ok {
+			l.errAt(rn, fmt.Sprintf("rules[%d].id", i), r.ID, "duplicate rule id (first defined at line %d)", prev)
+			continue
+		}
+		ids[r.ID] = rn.Line
+		out = append(out, r)
+	}
+	return out
+}
+
+func (l *loader) buildMacro(name string, n *yaml.Node) {
+	m := l.macros[name]
+	if m.c != nil || l.building[name] {
+		return
+	}
+	l.building[name] = true
+	m.c = l.cond(n, "macros."+name)
+	l.building[name] = false
+}
+
+// rule compiles one native rule.
+func (l *loader) rule(n *yaml.Node, field string) *Rule {
+	r := &Rule{Action: ActionAlert, Enabled: true, Kind: kindPlain, Source: fmt.Sprintf("%s:%d", l.file, n.Line)}
+	var condNode, thrNode, seqNode, derNode *yaml.Node
+	l.pairs(n, field, map[string]func(v *yaml.Node){
+		"id":          func(v *yaml.Node) { r.ID = l.str(v, field+".id") },
+		"description": func(v *yaml.Node) { r.Description = l.str(v, field+".description") },
+		"severity":    func(v *yaml.Node) { r.Severity = l.severity(v, field+".severity") },
+		"category":    func(v *yaml.Node) { r.Category = l.str(v, field+".category") },
+		"tags":        func(v *yaml.Node) { r.Tags = l.tags(v, field+".tags") },
+		"condition":   func(v *yaml.Node) { condNode = v },
+		"exceptions": func(v *yaml.Node) {
+			if v.Kind != yaml.SequenceNode {
+				l.errAt(v, field+".exceptions", "", "must be a list of conditions")
+				return
+			}
+			for i, e := range v.Content {
+				if c := l.cond(e, fmt.Sprintf("%s.exceptions[%d]", field, i)); c != nil {
+					r.exceptions = append(r.exceptions, c)
+				}
+			}
+		},
+		"action": func(v *yaml.Node) {
+			r.Action = l.str(v, field+".action")
+			if r.Action != ActionAlert && r.Action != ActionBlock && r.Action != ActionAsk {
+				l.errAt(v, field+".action", r.Action, "must be alert, block or ask")
+			}
+		},
+		"enabled":        func(v *yaml.Node) { r.Enabled = l.boolean(v, field+".enabled") },
+		"response":       func(v *yaml.Node) { r.Response = l.response(v, field+".response") },
+		"threshold":      func(v *yaml.Node) { thrNode = v },
+		"sequence":       func(v *yaml.Node) { seqNode = v },
+		"derived":        func(v *yaml.Node) { derNode = v },
+		"context_fields": func(v *yaml.Node) { r.ContextFields = l.strs(v, field+".context_fields") },
+		"inherit_content": func(v *yaml.Node) {
+			if v.Value == "true" {
+				r.InheritContent = Critical
+				return
+			}
+			r.InheritContent = l.severity(v, field+".inherit_content")
+		},
+	})
+	if r.ID == "" {
+		l.errAt(n, field+".id", "", "is required")
+	} else if !idRe.MatchString(r.ID) {
+		l.errAt(n, field+".id", r.ID, "must be letters, digits, '.', '_' or '-'")
+	}
+	if r.Severity == 0 {
+		if !hasKey(n, "severity") {
+			l.errAt(n, field+".severity", "", "is required")
+		}
+	}
+	if r.Category == "" {
+		l.errAt(n, field+".category", "", "is required")
+	} else if !categoryRe.MatchString(r.Category) {
+		l.errAt(n, field+".category", r.Category, "must be a lower_snake_case word")
+	}
+	kinds := 0
+	for _, x := range []*yaml.Node{seqNode, thrNode, derNode} {
+		if x != nil {
+			kinds++
+		}
+	}
+	if kinds > 1 {
+		l.errAt(n, field, "", "use only one of threshold, sequence, derived")
+	}
+	if condNode != nil {
+		r.cond = l.cond(condNode, field+".condition")
+	}
+	switch {
+	case thrNode != nil:
+		r.Kind = kindThreshold
+		r.threshold = l.thresholdSpec(thrNode, field+".threshold")
+		if r.cond == nil {
+			r.cond = trueCond{}
+		}
+	case seqNode != nil:
+		r.Kind = kindSequence
+		r.seq = l.seqSpec(seqNode, field+".sequence")
+		if condNode != nil {
+			l.errAt(condNode, field+".condition", "", "a sequence rule puts its conditions in sequence.steps")
+		}
+	case derNode != nil:
+		r.Kind = kindDerived
+		r.derived = l.derivedSpec(derNode, field+".derived")
+		if r.cond == nil {
+			r.cond = trueCond{}
+		}
+	default:
+		if condNode == nil {
+			l.errAt(n, field+".condition", "", "is required (or threshold, sequence, derived)")
+		}
+	}
+	return r
+}
+
+func hasKey(n *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loader) tags(v *yaml.Node, field string) []string {
+	tags := l.strs(v, field)
+	for _, t := range tags {
+		if !tagRe.MatchString(t) {
+			l.errAt(v, field, t, "must be a MITRE ATT&CK id such as T1552.004 or TA0005")
+		}
+	}
+	return tags
+}
+
+func (l *loader) response(v *yaml.Node, field string) Response {
+	var r Response
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"cooldown_minutes": func(v *yaml.Node) { r.CooldownMinutes = l.integer(v, field+".cooldown_minutes", 0) },
+		"escalate_after":   func(v *yaml.Node) { r.EscalateAfter = l.integer(v, field+".escalate_after", 0) },
+		"immediate_alert":  func(v *yaml.Node) { r.ImmediateAlert = l.boolean(v, field+".immediate_alert") },
+	})
+	return r
+}
+
+func (l *loader) thresholdSpec(v *yaml.Node, field string) *thresholdSpec {
+	t := &thresholdSpec{}
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"count":  func(v *yaml.Node) { t.Count = l.integer(v, field+".count", 1) },
+		"window": func(v *yaml.Node) { t.Window = l.duration(v, field+".window") },
+	})
+	if t.Count == 0 {
+		l.errAt(v, field+".count", "", "is required")
+	}
+	if t.Count > maxThreshold {
+		l.errAt(v, field+".count", strconv.Itoa(t.Count), "must be at most %d", maxThreshold)
+	}
+	if t.Window == 0 {
+		l.errAt(v, field+".window", "", "is required")
+	}
+	return t
+}
+
+func (l *loader) seqSpec(v *yaml.Node, field string) *seqSpec {
+	s := &seqSpec{}
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"within": func(v *yaml.Node) { s.Window = l.duration(v, field+".within") },
+		"steps": func(v *yaml.Node) {
+			if v.Kind != yaml.SequenceNode || len(v.Content) < 2 {
+				l.errAt(v, field+".steps", "", "must be a list of at least two conditions")
+				return
+			}
+			if len(v.Content) > 8 {
+				l.errAt(v, field+".steps", "", "at most 8 steps")
+			}
+			for i, st := range v.Content {
+				if c := l.cond(st, fmt.Sprintf("%s.steps[%d]", field, i)); c != nil {
+					s.Steps = append(s.Steps, c)
+				}
+			}
+		},
+		"link": func(v *yaml.Node) {
+			switch l.str(v, field+".link") {
+			case "written_file":
+				s.Link = true
+			case "", "none":
+			default:
+				l.errAt(v, field+".link", v.Value, "must be written_file or none")
+			}
+		},
+		"inherit_findings": func(v *yaml.Node) { s.Inherit = l.boolean(v, field+".inherit_findings") },
+	})
+	if s.Window == 0 {
+		s.Window = 24 * time.Hour
+	}
+	return s
+}
+
+func (l *loader) derivedSpec(v *yaml.Node, field string) *derivedSpec {
+	d := &derivedSpec{MinSeverity: High, Signals: map[string]bool{}, CategoriesNot: map[string]bool{}}
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"min_severity": func(v *yaml.Node) { d.MinSeverity = l.severity(v, field+".min_severity") },
+		"signals": func(v *yaml.Node) {
+			for _, s := range l.strs(v, field+".signals") {
+				if !knownSignals[s] {
+					l.errAt(v, field+".signals", s, "unknown signal")
+				}
+				d.Signals[s] = true
+			}
+		},
+		"categories_not": func(v *yaml.Node) {
+			for _, s := range l.strs(v, field+".categories_not") {
+				d.CategoriesNot[s] = true
+			}
+		},
+	})
+	if len(d.Signals) == 0 {
+		l.errAt(v, field+".signals", "", "is required")
+	}
+	return d
+}
+
+// cond compiles a condition mapping; its keys are ANDed.
+func (l *loader) cond(n *yaml.Node, field string) cond {
+	if n.Kind != yaml.MappingNode {
+		l.errAt(n, field, n.Value, "a condition must be a mapping")
+		return nil
+	}
+	var parts allCond
+	add := func(c cond) {
+		if c != nil {
+			parts = append(parts, c)
+		}
+	}
+	list := func(v *yaml.Node, f string) []cond {
+		if v.Kind != yaml.SequenceNode {
+			l.errAt(v, f, "", "must be a list of conditions")
+			return nil
+		}
+		var cs []cond
+		for i, e := range v.Content {
+			if c := l.cond(e, fmt.Sprintf("%s[%d]", f, i)); c != nil {
+				cs = append(cs, c)
+			}
+		}
+		return cs
+	}
+	scalarField := func(name string) func(v *yaml.Node) {
+		return func(v *yaml.Node) {
+			g, _ := lookupField(name)
+			add(&fieldCond{name: name, get: g, m: l.matcher(v, join(field, name), false)})
+		}
+	}
+	l.pairs(n, field, map[string]func(v *yaml.Node){
+		"all": func(v *yaml.Node) { add(allCond(list(v, field+".all"))) },
+		"any": func(v *yaml.Node) { add(anyCond(list(v, field+".any"))) },
+		"not": func(v *yaml.Node) {
+			if c := l.cond(v, field+".not"); c != nil {
+				add(notCond{c})
+			}
+		},
+		"macro": func(v *yaml.Node) {
+			for _, name := range l.strs(v, field+".macro") {
+				m, ok := l.macros[name]
+				if !ok {
+					l.errAt(v, field+".macro", name, "unknown macro")
+					continue
+				}
+				if l.building[name] {
+					l.errAt(v, field+".macro", name, "macro refers to itself")
+					continue
+				}
+				l.buildMacro(name, l.mnodes[name])
+				add(m)
+			}
+		},
+		"tool":            scalarField("tool_name"),
+		"event_type":      scalarField("event_type"),
+		"hook_event":      scalarField("hook_event"),
+		"permission_mode": scalarField("permission_mode"),
+		"agent_type":      scalarField("agent_type"),
+		"field": func(v *yaml.Node) {
+			if v.Kind != yaml.MappingNode {
+				l.errAt(v, field+".field", "", "must map field names to matchers")
+				return
+			}
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				add(l.fieldCond(v.Content[i], v.Content[i+1], field+".field"))
+			}
+		},
+		"command":  func(v *yaml.Node) { add(l.cmdCond(v, field+".command")) },
+		"pipe":     func(v *yaml.Node) { add(l.pipeCond(v, field+".pipe")) },
+		"path":     func(v *yaml.Node) { add(l.pathCond(v, field+".path")) },
+		"redirect": func(v *yaml.Node) { add(l.redirCond(v, field+".redirect")) },
+		"code": func(v *yaml.Node) {
+			if re := l.regex(v, field+".code"); re != nil {
+				add(&textCond{re: re})
+			}
+		},
+		"decoded": func(v *yaml.Node) {
+			if re := l.regex(v, field+".decoded"); re != nil {
+				add(&textCond{decoded: true, re: re})
+			}
+		},
+		"matched": func(v *yaml.Node) { add(l.matchedCond(v, field+".matched")) },
+		"assign": func(v *yaml.Node) {
+			if re := l.regex(v, field+".assign"); re != nil {
+				add(&assignCond{re: re})
+			}
+		},
+		"downloads_and_runs": func(v *yaml.Node) {
+			if l.boolean(v, field+".downloads_and_runs") {
+				add(fetchRunCond{})
+			}
+		},
+		"content": func(v *yaml.Node) { add(l.contentCond(v, field+".content")) },
+	})
+	switch len(parts) {
+	case 0:
+		l.errAt(n, field, "", "empty condition")
+		return nil
+	case 1:
+		return parts[0]
+	}
+	return parts
+}
+
+func (l *loader) fieldCond(k, v *yaml.Node, field string) cond {
+	name := k.Value
+	f := join(field, name)
+	g, ok := lookupField(name)
+	if !ok {
+		l.errAt(k, f, name, "unknown event field")
+		return nil
+	}
+	fc := &fieldCond{name: name, get: g}
+	if v.Kind != yaml.MappingNode {
+		fc.m = l.matcher(v, f, false)
+		return fc
+	}
+	var exact, globs []string
+	var re *lazyRe
+	l.pairs(v, f, map[string]func(v *yaml.Node){
+		"eq":        func(v *yaml.Node) { exact = append(exact, l.str(v, f+".eq")) },
+		"in":        func(v *yaml.Node) { exact = append(exact, l.strs(v, f+".in")...) },
+		"glob":      func(v *yaml.Node) { globs = append(globs, l.strs(v, f+".glob")...) },
+		"regex":     func(v *yaml.Node) { re = l.regex(v, f+".regex") },
+		"contains":  func(v *yaml.Node) { fc.contains = l.strs(v, f+".contains") },
+		"exists":    func(v *yaml.Node) { b := l.boolean(v, f+".exists"); fc.exists = &b },
+		"not_empty": func(v *yaml.Node) { b := l.boolean(v, f+".not_empty"); fc.nonEmpty = &b },
+	})
+	if len(exact)+len(globs) > 0 || re != nil {
+		m := &strMatcher{exact: map[string]bool{}, globs: globs, re: re}
+		for _, e := range exact {
+			m.exact[e] = true
+		}
+		fc.m = m
+	}
+	return fc
+}
+
+func (l *loader) cmdSpec(v *yaml.Node, field string) *cmdCond {
+	cc := &cmdCond{}
+	if v.Kind != yaml.MappingNode {
+		cc.name = l.matcher(v, field, true)
+		return cc
+	}
+	b := func(v *yaml.Node, f string) *bool { x := l.boolean(v, f); return &x }
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"name":       func(v *yaml.Node) { cc.name = l.matcher(v, field+".name", true) },
+		"name_not":   func(v *yaml.Node) { cc.nameNot = l.matcher(v, field+".name_not", true) },
+		"subcommand": func(v *yaml.Node) { cc.sub = l.matcher(v, field+".subcommand", false) },
+		"args_any":   func(v *yaml.Node) { cc.argsAny = l.matcher(v, field+".args_any", false) },
+		"args_none":  func(v *yaml.Node) { cc.argsNone = l.matcher(v, field+".args_none", false) },
+		"args_all": func(v *yaml.Node) {
+			for _, s := range l.strs(v, field+".args_all") {
+				cc.argsAll = append(cc.argsAll, newStrMatcher([]string{s}, false))
+			}
+		},
+		"flags": func(v *yaml.Node) {
+			for _, s := range l.strs(v, field+".flags") {
+				cc.flags = append(cc.flags, strings.Split(s, "|"))
+			}
+		},
+		"arg_path":                 func(v *yaml.Node) { cc.argPath = l.matcher(v, field+".arg_path", false) },
+		"arg_path_outside_project": func(v *yaml.Node) { cc.argPathOutside = l.boolean(v, field+".arg_path_outside_project") },
+		"arg_regex":                func(v *yaml.Node) { cc.argRe = l.regex(v, field+".arg_regex") },
+		"args_regex":               func(v *yaml.Node) { cc.argsRe = l.regex(v, field+".args_regex") },
+		"wrapper":                  func(v *yaml.Node) { cc.wrapper = l.matcher(v, field+".wrapper", false) },
+		"dynamic":                  func(v *yaml.Node) { cc.dynamic = b(v, field+".dynamic") },
+		"decoded":                  func(v *yaml.Node) { cc.decoded = b(v, field+".decoded") },
+		"env_prefix":               func(v *yaml.Node) { cc.env = b(v, field+".env_prefix") },
+		"external_host":            func(v *yaml.Node) { cc.externalHost = b(v, field+".external_host") },
+		"local_host_only":          func(v *yaml.Node) { cc.localOnly = b(v, field+".local_host_only") },
+		"redirect":                 func(v *yaml.Node) { cc.redirect = l.redirCond(v, field+".redirect") },
+		"min_depth":                func(v *yaml.Node) { cc.minDepth = l.integer(v, field+".min_depth", 0) },
+		"arg_path_wide":            func(v *yaml.Node) { cc.argPathWide = l.boolean(v, field+".arg_path_wide") },
+		"arg_path_covers_project":  func(v *yaml.Node) { cc.argPathCovers = l.boolean(v, field+".arg_path_covers_project") },
+		"stdin_piped":              func(v *yaml.Node) { cc.stdinPiped = b(v, field+".stdin_piped") },
+	})
+	return cc
+}
+
+func (l *loader) cmdCond(v *yaml.Node, field string) cond { return l.cmdSpec(v, field) }
+
+func (l *loader) pipeCond(v *yaml.Node, field string) cond {
+	pc := &pipeCond{}
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"from": func(v *yaml.Node) { pc.from = l.cmdSpec(v, field+".from") },
+		"to":   func(v *yaml.Node) { pc.to = l.cmdSpec(v, field+".to") },
+	})
+	if pc.from == nil || pc.to == nil {
+		l.errAt(v, field, "", "needs from and to")
+		return nil
+	}
+	return pc
+}
+
+func (l *loader) pathCond(v *yaml.Node, field string) cond {
+	pc := &pathCond{access: "any", shell: true, tool: true}
+	if v.Kind != yaml.MappingNode {
+		pc.m = l.matcher(v, field, false)
+		return pc
+	}
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"glob":    func(v *yaml.Node) { pc.m = l.matcher(v, field+".glob", false) },
+		"exclude": func(v *yaml.Node) { pc.exclude = l.matcher(v, field+".exclude", false) },
+		"access": func(v *yaml.Node) {
+			pc.access = l.str(v, field+".access")
+			if pc.access != "read" && pc.access != "write" && pc.access != "any" {
+				l.errAt(v, field+".access", pc.access, "must be read, write or any")
+			}
+		},
+		"outside_project": func(v *yaml.Node) { pc.outside = l.boolean(v, field+".outside_project") },
+		"source": func(v *yaml.Node) {
+			switch s := l.str(v, field+".source"); s {
+			case "tool":
+				pc.shell = false
+			case "shell":
+				pc.tool = false
+			case "any":
+			default:
+				l.errAt(v, field+".source", s, "must be tool, shell or any")
+			}
+		},
+	})
+	return pc
+}
+
+func (l *loader) redirCond(v *yaml.Node, field string) *redirCond {
+	rc := &redirCond{}
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"op":     func(v *yaml.Node) { rc.op = l.matcher(v, field+".op", false) },
+		"target": func(v *yaml.Node) { rc.target = l.matcher(v, field+".target", false) },
+	})
+	return rc
+}
+
+func (l *loader) matchedCond(v *yaml.Node, field string) cond {
+	mc := &matchedCond{minSev: Low}
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"category":     func(v *yaml.Node) { mc.cats = l.matcher(v, field+".category", false) },
+		"rule":         func(v *yaml.Node) { mc.rules = l.matcher(v, field+".rule", false) },
+		"tag":          func(v *yaml.Node) { mc.tags = l.matcher(v, field+".tag", false) },
+		"min_severity": func(v *yaml.Node) { mc.minSev = l.severity(v, field+".min_severity") },
+	})
+	return mc
+}
+
+func (l *loader) contentCond(v *yaml.Node, field string) cond {
+	cc := &contentCond{}
+	l.pairs(v, field, map[string]func(v *yaml.Node){
+		"tag":          func(v *yaml.Node) { cc.tags = l.matcher(v, field+".tag", false) },
+		"category":     func(v *yaml.Node) { cc.cats = l.matcher(v, field+".category", false) },
+		"min_severity": func(v *yaml.Node) { cc.minSev = l.severity(v, field+".min_severity") },
+	})
+	return cc
+}

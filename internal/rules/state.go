@@ -1,0 +1,289 @@
+package rules
+
+import (
+	"container/list"
+	"path"
+	"strings"
+	"time"
+)
+
+// sessionLRU holds per-session state, bounded in count (least recently
+// used sessions are dropped) and in age (idle sessions expire).
+type sessionLRU struct {
+	max int
+	ttl time.Duration
+	m   map[string]*list.Element
+	l   *list.List // front = most recent
+}
+
+func newSessionLRU(max int, ttl time.Duration) *sessionLRU {
+	if max <= 0 {
+		max = 10000
+	}
+	return &sessionLRU{max: max, ttl: ttl, m: map[string]*list.Element{}, l: list.New()}
+}
+
+// Len is the number of sessions held.
+func (s *sessionLRU) Len() int { return s.l.Len() }
+
+func (s *sessionLRU) get(key string, now time.Time) *session {
+	if el, ok := s.m[key]; ok {
+		ss := el.Value.(*session)
+		if s.ttl > 0 && now.Sub(ss.last) > s.ttl {
+			s.l.Remove(el)
+			delete(s.m, key)
+		} else {
+			ss.last = now
+			s.l.MoveToFront(el)
+			return ss
+		}
+	}
+	ss := &session{key: key, last: now}
+	s.m[key] = s.l.PushFront(ss)
+	for s.l.Len() > s.max {
+		old := s.l.Back()
+		s.l.Remove(old)
+		delete(s.m, old.Value.(*session).key)
+	}
+	// Drop expired sessions from the cold end.
+	for s.ttl > 0 {
+		old := s.l.Back()
+		if old == nil || now.Sub(old.Value.(*session).last) <= s.ttl {
+			break
+		}
+		s.l.Remove(old)
+		delete(s.m, old.Value.(*session).key)
+	}
+	return ss
+}
+
+// Bounds of one session's state.
+const (
+	maxWritten  = 64  // files written, remembered for script-then-run
+	maxToolUses = 256 // tool_use_ids remembered to skip PostToolUse repeats
+)
+
+type session struct {
+	key  string
+	last time.Time
+	win  map[*Rule]*window
+	seq  map[*Rule]*seqState
+	// written maps a normalised path to the write that produced it.
+	written      map[string]writeInfo
+	writtenOrder []string
+	pres         []string // recent PreToolUse tool_use_ids, oldest first
+}
+
+func (s *session) notePre(id string) {
+	if len(s.pres) >= maxToolUses {
+		s.pres = s.pres[1:]
+	}
+	s.pres = append(s.pres, id)
+}
+
+func (s *session) sawPre(id string) bool {
+	for i := len(s.pres) - 1; i >= 0; i-- {
+		if s.pres[i] == id {
+			return true
+		}
+	}
+	return false
+}
+
+type writeInfo struct {
+	eventID string
+	content *ContentFacts
+}
+
+type window struct {
+	times []time.Time
+	ids   []string
+}
+
+// window records one matching event and reports, with the window's event
+// ids, when the rule's count is reached within its window; it then starts
+// counting afresh.
+func (s *session) window(r *Rule, ts time.Time, id string) ([]string, bool) {
+	if s.win == nil {
+		s.win = map[*Rule]*window{}
+	}
+	w := s.win[r]
+	if w == nil {
+		w = &window{}
+		s.win[r] = w
+	}
+	w.times = append(w.times, ts)
+	w.ids = append(w.ids, id)
+	cut := 0
+	for cut < len(w.times) && ts.Sub(w.times[cut]) > r.threshold.Window {
+		cut++
+	}
+	if cut > 0 {
+		w.times = append(w.times[:0], w.times[cut:]...)
+		w.ids = append(w.ids[:0], w.ids[cut:]...)
+	}
+	if len(w.times) < r.threshold.Count {
+		return nil, false
+	}
+	ids := append([]string(nil), w.ids...)
+	if len(ids) > 32 {
+		ids = append(ids[:16:16], ids[len(ids)-16:]...)
+	}
+	w.times, w.ids = w.times[:0], w.ids[:0]
+	return ids, true
+}
+
+type seqState struct {
+	step  int // steps done
+	start time.Time
+	ids   []string
+	paths []string // files written by the first step (link)
+}
+
+// sequence advances r's progress with this event and returns its hits.
+func (s *session) sequence(r *Rule, f *facts, hits []hit, ts time.Time) []hit {
+	if s.seq == nil {
+		s.seq = map[*Rule]*seqState{}
+	}
+	st := s.seq[r]
+	if st == nil {
+		st = &seqState{}
+		s.seq[r] = st
+	}
+	sp := r.seq
+	if st.step > 0 && ts.Sub(st.start) > sp.Window {
+		*st = seqState{}
+	}
+	last := len(sp.Steps) - 1
+	// The final step first: it completes the sequence.
+	if st.step == last {
+		c := evalCtx{f: f, prog: -1, matched: hits}
+		if sp.Steps[last].eval(&c) && !excepted(r, f, hits) {
+			var linked []string
+			if sp.Link {
+				linked = s.runsWritten(f, st.paths)
+			}
+			if !sp.Link || len(linked) > 0 {
+				out := []hit{{rule: r, prog: c.prog, via: c.via, events: append(append([]string(nil), st.ids...), f.ev.ID)}}
+				if sp.Link {
+					out[0].detail = "runs " + strings.Join(linked, ", ") + " written earlier in the session"
+				}
+				if sp.Inherit {
+					out = append(out, s.inherited(r, linked, out[0])...)
+				}
+				*st = seqState{}
+				return out
+			}
+		}
+	}
+	// Otherwise the next step (or a fresh start on step 0).
+	c := evalCtx{f: f, prog: -1, matched: hits}
+	switch {
+	case st.step < last && st.step > 0 && sp.Steps[st.step].eval(&c):
+		st.step++
+		st.ids = appendCapped(st.ids, f.ev.ID)
+	case sp.Steps[0].eval(&evalCtx{f: f, prog: -1, matched: hits}):
+		if st.step == 0 || !sp.Link {
+			*st = seqState{step: 1, start: ts}
+		}
+		st.start = ts
+		st.ids = appendCapped(st.ids, f.ev.ID)
+		if sp.Link && f.toolPath != "" {
+			st.paths = appendCapped(st.paths, f.toolPath)
+			// A later write of the same file replaces what we know of it.
+			s.noteWrite(f.toolPath, f.ev.ID, f.content)
+		}
+	}
+	return nil
+}
+
+func appendCapped(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	if len(s) >= 16 {
+		s = s[1:]
+	}
+	return append(s, v)
+}
+
+func (s *session) noteWrite(p, id string, cf *ContentFacts) {
+	if s.written == nil {
+		s.written = map[string]writeInfo{}
+	}
+	if _, ok := s.written[p]; !ok {
+		s.writtenOrder = append(s.writtenOrder, p)
+		if len(s.writtenOrder) > maxWritten {
+			delete(s.written, s.writtenOrder[0])
+			s.writtenOrder = s.writtenOrder[1:]
+		}
+	}
+	s.written[p] = writeInfo{eventID: id, content: cf}
+}
+
+// runsWritten returns the files among paths that this event runs: as the
+// command itself (./x.sh), or as the script of a shell, interpreter or
+// source (bash x.sh, python3 x.py, . x.sh).
+func (s *session) runsWritten(f *facts, paths []string) []string {
+	var out []string
+	want := map[string]bool{}
+	for _, p := range paths {
+		want[p] = true
+	}
+	for i := range f.progs {
+		p := &f.progs[i]
+		cands := []string{}
+		if strings.Contains(p.path, "/") {
+			cands = append(cands, p.path)
+		}
+		if shells[p.name] || interpFlags[interpBase(p.name)] != "" || p.name == "source" || p.name == "." {
+			for _, a := range p.args {
+				if !strings.HasPrefix(a, "-") {
+					cands = append(cands, a)
+					break
+				}
+			}
+		}
+		for _, c := range cands {
+			if np := normPath(c, f.cwd); want[np] {
+				out = append(out, path.Base(np))
+				want[np] = false
+			}
+		}
+	}
+	return out
+}
+
+// inherited turns the findings of the linked files' content into hits of
+// their own rule ids, categories and severities, now that they run.
+func (s *session) inherited(r *Rule, linked []string, base hit) []hit {
+	var out []hit
+	seen := map[string]bool{}
+	for p, wi := range s.written {
+		if wi.content == nil {
+			continue
+		}
+		match := false
+		for _, l := range linked {
+			if path.Base(p) == l {
+				match = true
+			}
+		}
+		if !match {
+			continue
+		}
+		for _, fd := range wi.content.Findings {
+			if seen[fd.Rule] || fd.Severity < High {
+				continue
+			}
+			seen[fd.Rule] = true
+			h := base
+			h.asID, h.asCategory, h.asSeverity = fd.Rule, fd.Category, fd.Severity
+			h.detail = "script " + path.Base(p) + " runs a command matching " + fd.Rule
+			out = append(out, h)
+		}
+	}
+	return out
+}

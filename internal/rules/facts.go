@@ -22,10 +22,10 @@ type prog struct {
 	env       []string
 	wrappers  []string
 	wrapFull  []string // wrappers with their options ("sudo -S")
-	dynamic   bool // the name was built at run time
-	resolved  bool // ...and this package worked out what it is
-	decoded   bool // came out of a base64/hex-decoded payload
-	script    bool // came from file content (script, unit, crontab)
+	dynamic   bool     // the name was built at run time
+	resolved  bool     // ...and this package worked out what it is
+	decoded   bool     // came out of a base64/hex-decoded payload
+	script    bool     // came from file content (script, unit, crontab)
 	depth     int
 	pipeline  int // index into facts.pipes, or -1
 	redirects []shell.Redirect

@@ -1,11 +1,14 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Alerts configures the alert dispatcher and its channels. Owned by the
@@ -100,6 +103,25 @@ type WebhookChannel struct {
 	Body string `yaml:"body"`
 	// AllowPrivate permits loopback, private and link-local targets.
 	AllowPrivate bool `yaml:"allow_private"`
+}
+
+// UnmarshalYAML starts each webhook from DefaultWebhook, so a list entry
+// that sets only url gets the common defaults (enabled, MEDIUM, 10s, 3
+// retries). Decoding stays strict: unknown keys are errors.
+func (w *WebhookChannel) UnmarshalYAML(n *yaml.Node) error {
+	type plain WebhookChannel
+	p := plain(DefaultWebhook())
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*w = WebhookChannel(p)
+	return nil
 }
 
 // TLS modes for email.

@@ -107,7 +107,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	go func() { pipeDone <- pipe.Run(runCtx) }()
 
 	// 5. Optional forwarder to Loki and the retention loop.
-	fwdDone := startForwarder(runCtx, cfg, st, reg, log)
+	fwdDone, err := startForwarder(runCtx, cfg, st, reg, log)
+	if err != nil {
+		return err
+	}
 	go retentionLoop(runCtx, st, cfg.Store, log.With("component", "retention"))
 
 	// 6. HTTP.

@@ -17,7 +17,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/shell"
 )
 
-//go:embed defaults/*.yaml
+//go:embed defaults/*.yaml defaults/tests/*.yaml
 var defaultFS embed.FS
 
 // maxThreshold caps a threshold count, which bounds per-session memory.

@@ -91,6 +91,10 @@ func pathInWord(w string) string {
 		return ""
 	}
 	w = strings.Trim(w, `"'`)
+	switch w {
+	case "~", "$HOME", "${HOME}", "$VIGIL_HOME", "${VIGIL_HOME}":
+		return w
+	}
 	for _, m := range []string{"~/", "$HOME/", "${HOME}/", "/"} {
 		i := strings.Index(w, m)
 		if i < 0 {

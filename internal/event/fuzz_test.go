@@ -45,3 +45,20 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONString: the one-pass decoder agrees with encoding/json.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"a\nb\"c\\d\/e"`, `"\u00e9\ud83d\ude00"`, `"\ud800x"`, `"tab\tend"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var want string
+		if json.Unmarshal(raw, &want) != nil {
+			return
+		}
+		got, ok := jsonString(raw)
+		if !ok || got != want {
+			t.Fatalf("jsonString(%q) = %q, %v; encoding/json says %q", raw, got, ok, want)
+		}
+	})
+}

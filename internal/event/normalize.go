@@ -204,8 +204,7 @@ func (o obj) str(k string) string {
 		return ""
 	}
 	if r[0] == '"' {
-		var s string
-		if json.Unmarshal(r, &s) == nil {
+		if s, ok := jsonString(r); ok {
 			return s
 		}
 	}
@@ -546,8 +545,7 @@ func digestRaw(r json.RawMessage) *Digest {
 		return nil
 	}
 	if r[0] == '"' {
-		var s string
-		if json.Unmarshal(r, &s) == nil {
+		if s, ok := jsonString(r); ok {
 			return digest(s)
 		}
 	}

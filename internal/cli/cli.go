@@ -54,6 +54,8 @@ func commands() map[string]command {
 		"status":     {"show whether serve runs, with counts and spool backlog", runStatus},
 		"doctor":     {"check the hook, serve, spool and clock, with fixes", runDoctor},
 		"alerts":     {"show, count and acknowledge alerts (show, stats, ack)", runAlerts},
+		"rules":      {"list, validate and test detection rules", runRules},
+		"replay":     {"run raw hook payload files through the rules offline", runReplay},
 	}
 }
 

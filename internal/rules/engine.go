@@ -462,6 +462,13 @@ func contextOf(f *facts, h hit) map[string]string {
 		set("program", renderProg(&f.progs[h.prog]))
 	}
 	set("detail", h.detail)
+	if f.content != nil && len(f.content.Findings) > 0 {
+		var fs []string
+		for _, fd := range f.content.Findings {
+			fs = append(fs, fd.Rule+" "+fd.Severity.String())
+		}
+		set("content_findings", strings.Join(fs, ", "))
+	}
 	for _, name := range h.rule.ContextFields {
 		if g, ok := lookupField(name); ok {
 			set(name, strings.Join(g(f), ","))

@@ -77,6 +77,9 @@ func interpBase(name string) string {
 // buildFacts prepares ev for evaluation. a may be nil: then Bash commands
 // are parsed here.
 func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *facts {
+	if content == nil {
+		content = fromEventFacts(ev.Action.ContentFacts)
+	}
 	f := &facts{ev: ev, content: content}
 	f.cwd = ev.Cwd
 	if f.cwd == "" {
@@ -106,6 +109,22 @@ func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *fact
 		f.dropRemotePaths()
 	}
 	return f
+}
+
+// fromEventFacts converts the content facts the hook stored on the event.
+func fromEventFacts(cf *event.ContentFacts) *ContentFacts {
+	if cf == nil {
+		return nil
+	}
+	out := &ContentFacts{Kind: cf.Kind, Tags: cf.Tags}
+	for _, fd := range cf.Findings {
+		sev, err := ParseSeverity(fd.Severity)
+		if err != nil {
+			continue
+		}
+		out.Findings = append(out.Findings, ContentFinding{Rule: fd.Rule, Severity: sev, Category: fd.Category})
+	}
+	return out
 }
 
 // addAnalysis appends a's programs, shifted into f's index space, marking

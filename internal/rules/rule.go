@@ -95,12 +95,9 @@ type hit struct {
 
 // ContentFacts are facts derived from the content of a Write, Edit or
 // NotebookEdit at hook time. The content itself is never stored; these
-// facts say what it would do.
-//
-// TODO(lead): add `ContentFacts *rules.ContentFacts` (or a copy of this
-// type in package event) to event.Action, filled by the hook from the raw
-// payload with (*Engine).ScanContent. Until then replay passes them to
-// EvaluateInput directly.
+// facts say what it would do. The hook stores them on the event
+// (event.Action.ContentFacts, computed with ScanContent), and Evaluate
+// reads them from there unless Input.Content is given.
 type ContentFacts struct {
 	// Kind is what the content is: script, unit, crontab, shell_rc,
 	// git_hook, claude_settings or "" (not analysed).

@@ -90,6 +90,7 @@ func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		if (sev > 0 && a.Severity != sev) || (category != "" && a.Category != category) {
 			continue
 		}
+		a.EventIDs = nil // up to 100 per alert: the detail has them
 		out = append(out, a)
 	}
 	truncated := len(out) > want || len(as) == f.Limit

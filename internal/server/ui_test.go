@@ -186,7 +186,7 @@ func TestUIBrowser(t *testing.T) {
 		if calls != 10 {
 			t.Errorf("paired tool-call rows: %d, want 10", calls)
 		}
-		nested := eval[int](p, `[...document.querySelectorAll('.timeline .tl-row')].filter(r => (r.getAttribute('style')||'').includes('--d:2')).length`)
+		nested := eval[int](p, `[...document.querySelectorAll('.timeline .tl-row')].filter(r => r.style.getPropertyValue('--d').trim() === '2').length`)
 		if nested == 0 {
 			t.Error("no events nested inside the subagent")
 		}

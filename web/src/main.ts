@@ -63,6 +63,7 @@ function start(): void {
     last = key;
     for (const [id, a] of links) a.classList.toggle("active", id === r.view);
     if (cleanup) cleanup();
+    delete document.body.dataset.ready;
     clear(main);
     main.className = "view-" + r.view;
     cleanup = pick(r)(main, r);

@@ -121,6 +121,13 @@ export function eventRow(e: VEvent, opts: EventTableOpts = {}): HTMLTableRowElem
   return tr;
 }
 
+// markReady records that the current view has rendered its data; the
+// browser benchmarks read it (performance.now() is ms since navigation).
+export function markReady(view: string): void {
+  document.body.dataset.readyAt = String(Math.round(performance.now()));
+  document.body.dataset.ready = view;
+}
+
 export function setBusy(el: HTMLElement, node: Node): void {
   clear(el);
   el.appendChild(node);

@@ -3,7 +3,7 @@
 import { get, post, qs, type Alert, type AlertDetail, type AlertsPage } from "../api";
 import { h, clear } from "../dom";
 import { fmtAgo, fmtDateTime, fmtNum, SEVERITIES, sevClass, shortID } from "../format";
-import { empty, errorBox, eventRow, eventTable, go, href, loading, pageHeader, type Route } from "../ui";
+import { empty, errorBox, eventRow, eventTable, go, href, loading, markReady, pageHeader, type Route } from "../ui";
 
 const STATUSES = ["open", "acked", "all"];
 
@@ -46,7 +46,7 @@ export function alertsView(root: HTMLElement, r: Route): () => void {
   const body = h("div", null, loading());
   root.append(body);
   const ctl = new AbortController();
-  get<AlertsPage>("/api/v1/alerts" + qs({ status: status === "all" ? "" : status, severity, category, session, project, limit: 500 }), ctl.signal)
+  get<AlertsPage>("/api/v1/alerts" + qs({ status: status === "all" ? "" : status, severity, category, session, project, limit: 300 }), ctl.signal)
     .then((page) => {
       clear(body);
       const counts = new Map<string, { open: number; total: number }>();
@@ -60,6 +60,7 @@ export function alertsView(root: HTMLElement, r: Route): () => void {
       const alerts = page.alerts || [];
       if (alerts.length === 0) {
         body.append(empty(status === "open" ? "No open alerts. Nothing has matched a rule, or everything has been acked." : "No alerts match."));
+        markReady("alerts");
         return;
       }
       const groups = new Map<string, Alert[]>();
@@ -82,6 +83,7 @@ export function alertsView(root: HTMLElement, r: Route): () => void {
             tbody)));
       }
       if (page.truncated) body.append(h("div", { class: "warnbox" }, "More alerts exist; narrow the filter."));
+      markReady("alerts");
     })
     .catch((e) => {
       if (ctl.signal.aborted) return;

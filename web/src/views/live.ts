@@ -2,7 +2,7 @@
 import { get, qs, type EventsPage, type Project, type VEvent } from "../api";
 import { h, clear } from "../dom";
 import { filterBar, filtersFrom, matches, serverParams } from "../filters";
-import { errorBox, eventRow, eventTable, go, pageHeader, type Route } from "../ui";
+import { errorBox, eventRow, eventTable, go, markReady, pageHeader, type Route } from "../ui";
 
 const MAX_ROWS = 1000;
 
@@ -102,6 +102,7 @@ export function liveView(root: HTMLElement, r: Route): () => void {
       const evs = [...(p.events || [])].sort((a, b) => (a._seq || 0) - (b._seq || 0));
       for (const e of evs) add(e, false);
       if (rows === 0) counter.textContent = "waiting for events…";
+      markReady("live");
     })
     .catch((e) => {
       if (!ctl.signal.aborted) msg.append(errorBox(e));

@@ -5,7 +5,7 @@ import "uplot/dist/uPlot.min.css";
 import { get, qs, type Overview } from "../api";
 import { h, clear } from "../dom";
 import { fmtNum, sevClass, SEVERITIES } from "../format";
-import { errorBox, go, href, loading, pageHeader, type Route } from "../ui";
+import { errorBox, go, href, loading, markReady, pageHeader, type Route } from "../ui";
 
 const RANGES = ["1h", "6h", "24h", "7d", "30d"];
 
@@ -49,6 +49,7 @@ export function overviewView(root: HTMLElement, r: Route): () => void {
       );
       requestAnimationFrame(() => {
         plot = activityChart(chartBox, o);
+        markReady("overview");
       });
     })
     .catch((e) => {

@@ -3,7 +3,7 @@
 import { get, type Project } from "../api";
 import { h, clear } from "../dom";
 import { fmtAgo, fmtDateTime, fmtNum } from "../format";
-import { empty, errorBox, href, loading, pageHeader, type Route } from "../ui";
+import { empty, errorBox, href, loading, markReady, pageHeader, type Route } from "../ui";
 
 export function projectsView(root: HTMLElement, _r: Route): () => void {
   root.append(pageHeader("Projects"));
@@ -31,6 +31,7 @@ export function projectsView(root: HTMLElement, _r: Route): () => void {
           h("td", { class: "num mono" }, fmtNum(x.events ?? 0)),
           h("td", null, h("a", { href: href("sessions", "", { project: x.name }) }, "sessions"), " · ", h("a", { href: href("live", "", { project: x.name }) }, "live")),
         ))))));
+      markReady("projects");
     })
     .catch((e) => {
       if (ctl.signal.aborted) return;

@@ -2,7 +2,7 @@
 // The query and range live in the URL, so a search is a link.
 import { get, qs, type EventsPage } from "../api";
 import { h, clear } from "../dom";
-import { errorBox, empty, eventRow, eventTable, go, href, loading, pageHeader, type Route } from "../ui";
+import { errorBox, empty, eventRow, eventTable, go, href, loading, markReady, pageHeader, type Route } from "../ui";
 
 const EXAMPLES = [
   '{tool_name="Bash"} |= "curl"',
@@ -50,6 +50,7 @@ export function searchView(root: HTMLElement, r: Route): () => void {
         if (n === 0) msg.append(empty("No events match."));
         more.style.display = p.next_before ? "" : "none";
         more.onclick = () => load(p.next_before);
+        markReady("search");
       })
       .catch((e) => {
         if (ctl.signal.aborted) return;

@@ -3,7 +3,7 @@
 import { get, qs, type Project, type SessionDetail, type SessionsPage, type SessionSummary, type VEvent } from "../api";
 import { h, clear } from "../dom";
 import { flagChips, fmtClock, fmtDateTime, fmtDuration, fmtNum, isBlocked, isFlagged, shortID, summary, typeClass, fmtAgo, parseTime } from "../format";
-import { empty, errorBox, eventDetail, go, href, loading, pageHeader, type Route } from "../ui";
+import { empty, errorBox, eventDetail, go, href, loading, markReady, pageHeader, type Route } from "../ui";
 
 export function sessionsView(root: HTMLElement, r: Route): () => void {
   const project = r.params.get("project") || "";
@@ -51,6 +51,7 @@ export function sessionsView(root: HTMLElement, r: Route): () => void {
         if (shown === 0) msg.append(empty("No sessions recorded yet. Connect a project with `vigil connect` and start Claude Code."));
         more.style.display = p.next_before ? "" : "none";
         more.onclick = () => load(p.next_before);
+        markReady("sessions");
       })
       .catch((e) => {
         if (ctl.signal.aborted) return;
@@ -157,75 +158,103 @@ function callDuration(c: Call): number | undefined {
   return undefined;
 }
 
-interface Ctx { t0: number; flaggedOnly: boolean; text: string; rows: number }
+interface Ctx { t0: number; flaggedOnly: boolean; text: string }
+
+function itemEvents(it: Item): VEvent[] {
+  if (it.kind === "call") return [it.pre, ...it.extra, it.post].filter(Boolean) as VEvent[];
+  if (it.kind === "event") return [it.ev];
+  return [];
+}
 
 function itemMatches(it: Item, c: Ctx): boolean {
-  const evs: VEvent[] = it.kind === "call" ? [it.pre, it.post, ...it.extra].filter(Boolean) as VEvent[] : it.kind === "event" ? [it.ev] : [];
   if (it.kind === "agent") return true;
+  const evs = itemEvents(it);
   if (c.flaggedOnly && !evs.some(isFlagged) && !(it.kind === "call" && it.post?.outcome && !it.post.outcome.success)) return false;
   if (c.text && !evs.some((e) => JSON.stringify(e).toLowerCase().includes(c.text))) return false;
   return true;
 }
 
-function renderItems(items: Item[], depth: number, out: DocumentFragment | HTMLElement, c: Ctx): void {
+interface Line { item: Item; depth: number }
+
+// flatten turns the nested timeline into display lines (depth = nesting).
+function flatten(items: Item[], depth: number, c: Ctx, out: Line[]): Line[] {
   for (const it of items) {
     if (it.kind === "agent") {
-      const head = h("div", { class: "tl-row tl-agent", style: `--d:${depth}` },
-        h("span", { class: "tl-time mono" }, fmtClock(it.start?.timestamp || it.items[0] && firstTs(it.items[0]))),
-        h("span", { class: "tl-off mono dim" }, ""),
-        h("span", { class: "tl-kind" }, h("span", { class: "tbadge t-agent" }, "subagent")),
-        h("span", { class: "tl-what" }, h("strong", null, it.type), " ", h("span", { class: "mono dim" }, it.id),
-          it.stop ? null : h("span", { class: "dim" }, " (no SubagentStop)")),
-        h("span", { class: "tl-dur mono" }, it.start && it.stop ? fmtDuration(Date.parse(it.stop.timestamp) - Date.parse(it.start.timestamp)) : ""),
-        h("span", { class: "tl-flags" }),
-      );
-      out.append(head);
-      c.rows++;
-      renderItems(it.items, depth + 1, out, c);
+      out.push({ item: it, depth });
+      flatten(it.items, depth + 1, c, out);
       continue;
     }
     if (!itemMatches(it, c)) continue;
-    const main = it.kind === "call" ? (it.pre || it.post)! : it.ev;
-    const evs = it.kind === "call" ? ([it.pre, ...it.extra, it.post].filter(Boolean) as VEvent[]) : [it.ev];
-    const ts = parseTime(main.timestamp);
-    const off = ts ? ts.getTime() - c.t0 : undefined;
-    let status: Node | string = "";
-    let dur = "";
-    let rowCls = "";
-    if (it.kind === "call") {
-      dur = it.post ? fmtDuration(callDuration(it)) : "";
-      const o = it.post?.outcome;
-      if (!it.post) status = h("span", { class: "dim", title: "no PostToolUse recorded" }, "…");
-      else if (it.post.hook_event === "PostToolUseFailure" || (o && !o.success)) {
-        status = h("span", { class: "fail-mark" }, "✗ " + (o?.exit_code !== undefined ? "exit " + o.exit_code : "failed"));
-        rowCls = " tl-fail";
-      } else status = h("span", { class: "ok-mark" }, "✓");
-    }
-    if (evs.some(isBlocked)) rowCls += " tl-blocked";
-    else if (evs.some(isFlagged)) rowCls += " tl-flagged";
-    const kindLabel = it.kind === "call" ? main.tool_name || "tool" : main.event_type || main.hook_event || "event";
-    const row = h("div", { class: "tl-row" + rowCls + (main.event_type === "user_prompt" ? " tl-prompt" : ""), style: `--d:${depth}` },
-      h("span", { class: "tl-time mono", title: fmtDateTime(main.timestamp) }, fmtClock(main.timestamp)),
-      h("span", { class: "tl-off mono dim" }, off === undefined ? "" : "+" + fmtOffset(off)),
-      h("span", { class: "tl-kind" }, h("span", { class: "tbadge " + typeClass(main.event_type) }, kindLabel)),
-      h("span", { class: "tl-what mono" }, summary(main), it.kind === "call" && it.post?.outcome?.error ? h("span", { class: "fail-mark" }, "  " + it.post.outcome.error) : null),
-      h("span", { class: "tl-dur mono" }, dur, " ", status),
-      h("span", { class: "tl-flags" }, flagChips(...evs)),
-    );
-    row.addEventListener("click", () => {
-      const next = row.nextElementSibling;
-      if (next && next.classList.contains("tl-detail")) {
-        next.remove();
-        row.classList.remove("open");
-        return;
-      }
-      row.classList.add("open");
-      row.after(h("div", { class: "tl-detail", style: `--d:${depth}` }, eventDetail(evs)));
-    });
-    out.append(row);
-    c.rows++;
-    if (it.kind === "call" && it.children.length) renderItems(it.children, depth + 1, out, c);
+    out.push({ item: it, depth });
+    if (it.kind === "call" && it.children.length) flatten(it.children, depth + 1, c, out);
   }
+  return out;
+}
+
+function span(cls: string, text: string): HTMLSpanElement {
+  const e = document.createElement("span");
+  e.className = cls;
+  e.textContent = text;
+  return e;
+}
+
+const noFlags = (evs: VEvent[]) =>
+  !evs.some((e) => {
+    const f = e.security_flags;
+    return (f && (f.outside_project_scope || f.sensitive_path || (f.redactions && f.redactions.length))) ||
+      (e.decision && e.decision.action && e.decision.action !== "allow") || (e.truncated && e.truncated.length) || e.event_type === "hook_error";
+  });
+
+// renderLine builds one timeline row with as few nodes as it can: a 5,000
+// event session is thousands of rows.
+function renderLine(ln: Line, idx: number, c: Ctx): HTMLElement {
+  const it = ln.item;
+  const row = document.createElement("div");
+  row.dataset.i = String(idx);
+  if (ln.depth) row.style.setProperty("--d", String(ln.depth));
+  if (it.kind === "agent") {
+    row.className = ln.depth ? "tl-row tl-agent nested" : "tl-row tl-agent";
+    const what = span("tl-what", "");
+    what.append(h("strong", null, it.type), " ", span("mono dim", it.id), it.stop ? "" : span("dim", " (no SubagentStop)"));
+    const kind = span("tl-kind", "");
+    kind.append(span("tbadge t-agent", "subagent"));
+    row.append(
+      span("tl-time mono", fmtClock(it.start?.timestamp || (it.items[0] && firstTs(it.items[0])))),
+      span("tl-off mono dim", ""), kind, what,
+      span("tl-dur mono", it.start && it.stop ? fmtDuration(Date.parse(it.stop.timestamp) - Date.parse(it.start.timestamp)) : ""),
+      span("tl-flags", ""));
+    return row;
+  }
+  const main = it.kind === "call" ? (it.pre || it.post)! : it.ev;
+  const evs = itemEvents(it);
+  const ts = Date.parse(main.timestamp);
+  let cls = "tl-row";
+  const dur = span("tl-dur mono", "");
+  if (it.kind === "call") {
+    const o = it.post?.outcome;
+    if (!it.post) dur.append(span("dim", "…"));
+    else {
+      dur.append(fmtDuration(callDuration(it)) + " ");
+      if (it.post.hook_event === "PostToolUseFailure" || (o && !o.success)) {
+        dur.append(span("fail-mark", "✗ " + (o?.exit_code !== undefined ? "exit " + o.exit_code : "failed")));
+        cls += " tl-fail";
+      } else dur.append(span("ok-mark", "✓"));
+    }
+  }
+  const flagged = !noFlags(evs);
+  if (flagged) cls += evs.some(isBlocked) ? " tl-blocked" : " tl-flagged";
+  if (main.event_type === "user_prompt") cls += " tl-prompt";
+  row.className = ln.depth ? cls + " nested" : cls;
+  const kind = span("tl-kind", "");
+  kind.append(span("tbadge " + typeClass(main.event_type), it.kind === "call" ? main.tool_name || "tool" : main.event_type || main.hook_event || "event"));
+  const what = span("tl-what mono", summary(main));
+  const err = it.kind === "call" ? it.post?.outcome?.error : undefined;
+  if (err) what.append(span("fail-mark", "  " + err));
+  const flags = span("tl-flags", "");
+  if (flagged) flags.append(flagChips(...evs));
+  row.append(span("tl-time mono", fmtClock(main.timestamp)),
+    span("tl-off mono dim", isNaN(ts) ? "" : "+" + fmtOffset(ts - c.t0)), kind, what, dur, flags);
+  return row;
 }
 
 function firstTs(it: Item): string | undefined {
@@ -290,16 +319,54 @@ export function sessionView(root: HTMLElement, r: Route): () => void {
         h("span", { class: "tl-what" }, "what"), h("span", { class: "tl-dur" }, "duration"), h("span", { class: "tl-flags" }, "flags / decisions")));
       const items = buildTimeline(d.events || []);
       const first = parseTime(s.started_at) || parseTime(d.events[0]?.timestamp);
-      const c: Ctx = { t0: first ? first.getTime() : 0, flaggedOnly, text: text.toLowerCase(), rows: 0 };
-      const frag = document.createDocumentFragment();
-      renderItems(items, 0, frag, c);
-      tl.append(frag);
-      if (c.rows === 0) tl.append(empty("No matching actions."));
+      const c: Ctx = { t0: first ? first.getTime() : 0, flaggedOnly, text: text.toLowerCase() };
+      const lines = flatten(items, 0, c, []);
+      if (lines.length === 0) tl.append(empty("No matching actions."));
       body.append(tl);
-      requestAnimationFrame(() => {
+      // One listener for every row: expand to the raw events, as text.
+      tl.addEventListener("click", (ev) => {
+        const row = (ev.target as HTMLElement).closest(".tl-row[data-i]") as HTMLElement | null;
+        if (!row || (ev.target as HTMLElement).closest("a")) return;
+        const next = row.nextElementSibling;
+        if (next && next.classList.contains("tl-detail")) {
+          next.remove();
+          row.classList.remove("open");
+          return;
+        }
+        const ln = lines[+row.dataset.i!];
+        const evs = ln.item.kind === "agent" ? [ln.item.start, ln.item.stop].filter(Boolean) as VEvent[] : itemEvents(ln.item);
+        row.classList.add("open");
+        const det = h("div", { class: "tl-detail" }, eventDetail(evs));
+        det.style.setProperty("--d", String(ln.depth));
+        row.after(det);
+      });
+      // The first screenfuls synchronously, the rest in chunks between
+      // frames, so a 5,000-event session is readable at once.
+      let i = 0;
+      let firstMs = 0;
+      const chunk = (n: number) => {
+        const frag = document.createDocumentFragment();
+        const end = Math.min(lines.length, i + n);
+        for (; i < end; i++) frag.appendChild(renderLine(lines[i], i, c));
+        tl.appendChild(frag);
+      };
+      const done = () => {
         const ms = performance.now() - t0;
-        stat.textContent = `${fmtNum(d.events.length)} events · ${fmtNum(c.rows)} rows · rendered in ${Math.round(ms)} ms`;
+        stat.textContent = `${fmtNum(d.events.length)} events · ${fmtNum(lines.length)} rows · first rows in ${Math.round(firstMs)} ms, all in ${Math.round(ms)} ms`;
         document.body.dataset.timelineMs = String(Math.round(ms));
+        document.body.dataset.timelineFirstMs = String(Math.round(firstMs));
+        markReady("session");
+      };
+      chunk(150);
+      requestAnimationFrame(() => {
+        firstMs = performance.now() - t0;
+        const step = () => {
+          if (ctl.signal.aborted) return;
+          chunk(600);
+          if (i < lines.length) setTimeout(step, 0);
+          else requestAnimationFrame(done);
+        };
+        step();
       });
     })
     .catch((e) => {

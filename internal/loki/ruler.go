@@ -176,12 +176,12 @@ func promDuration(d time.Duration) string {
 // ruleDef is one rule read from a file, translated or with a reason.
 type ruleDef struct {
 	id, description, severity, category, action, source string
-	tags                                                 []string
-	enabled                                              bool
-	filter                                               node          // nil: every event
-	threshold                                            int           // 0: plain rule
-	window                                               time.Duration // threshold window
-	reason                                               string        // why it does not translate
+	tags                                                []string
+	enabled                                             bool
+	filter                                              node          // nil: every event
+	threshold                                           int           // 0: plain rule
+	window                                              time.Duration // threshold window
+	reason                                              string        // why it does not translate
 }
 
 func (d *ruleDef) alertingRule(o RulerOptions) (AlertingRule, error) {
@@ -364,7 +364,7 @@ func join(ns []node, neg, and bool) string {
 
 type notNode struct{ n node }
 
-func (n notNode) render(neg bool) string    { return n.n.render(!neg) }
+func (n notNode) render(neg bool) string   { return n.n.render(!neg) }
 func (n notNode) fields(m map[string]bool) { n.n.fields(m) }
 
 // logqlString quotes s for LogQL: a raw `string` when it has no backquote.

@@ -71,4 +71,3 @@ func TestExportRulerGolden(t *testing.T) {
 		}
 	}
 }
-

@@ -131,7 +131,12 @@ func (e *Email) Message(n alert.Notification, to []string) ([]byte, error) {
 	h("To", strings.Join(to, ", "))
 	h("Subject", mime.QEncoding.Encode("utf-8", oneLine(string(subj))))
 	h("Date", e.now().UTC().Format(time.RFC1123Z))
-	id := n.Alert.ID
+	id := strings.Map(func(r rune) rune {
+		if r < 128 && (r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return -1
+	}, n.Alert.ID)
 	if id == "" {
 		id = "summary"
 	}
@@ -142,8 +147,8 @@ func (e *Email) Message(n alert.Notification, to []string) ([]byte, error) {
 	h("X-Vigil-Severity", n.Severity.String())
 	h("X-Vigil-Kind", string(n.Kind))
 	if n.Alert.Rule != "" {
-		h("X-Vigil-Rule", oneLine(n.Alert.Rule))
-		h("X-Vigil-Alert-Id", oneLine(n.Alert.ID))
+		h("X-Vigil-Rule", mime.QEncoding.Encode("utf-8", oneLine(n.Alert.Rule)))
+		h("X-Vigil-Alert-Id", mime.QEncoding.Encode("utf-8", oneLine(n.Alert.ID)))
 	}
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)

@@ -356,3 +356,22 @@ func (s *Store) AlertStats(ctx context.Context, since time.Time) (AlertStats, er
 	}
 	return st, nil
 }
+
+// PruneAlerts deletes alerts last seen before before and returns how many
+// went. Serve calls it with the events' retention age, so an alert never
+// outlives the evidence by more than its own span.
+func (s *Store) PruneAlerts(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE last_seen < ?`, before.UnixNano())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune alerts: %w", err)
+	}
+	return int(n), nil
+}

@@ -201,3 +201,19 @@ func TestDispatcherPersists(t *testing.T) {
 		t.Errorf("count %d after restart, want 17", got.Count)
 	}
 }
+
+func TestPruneAlerts(t *testing.T) {
+	s := openAlertStore(t)
+	ctx := context.Background()
+	s.SaveAlerts(ctx, []alert.Alert{
+		mkAlert("0193a5b2-0000-7000-8000-000000000001", "r", "s1", "web", rules.High, at0, 1),
+		mkAlert("0193a5b2-0000-7000-8000-000000000002", "r", "s2", "web", rules.High, at0.Add(48*time.Hour), 1),
+	})
+	n, err := s.PruneAlerts(ctx, at0.Add(24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	if as, _ := s.Alerts(ctx, AlertFilter{}); len(as) != 1 || as[0].SessionID != "s2" {
+		t.Errorf("left %v", as)
+	}
+}

@@ -429,13 +429,13 @@ func (l *loader) thresholdSpec(v *yaml.Node, field string) *thresholdSpec {
 		"count":  func(v *yaml.Node) { t.Count = l.integer(v, field+".count", 1) },
 		"window": func(v *yaml.Node) { t.Window = l.duration(v, field+".window") },
 	})
-	if t.Count == 0 {
+	if !hasKey(v, "count") {
 		l.errAt(v, field+".count", "", "is required")
 	}
 	if t.Count > maxThreshold {
 		l.errAt(v, field+".count", strconv.Itoa(t.Count), "must be at most %d", maxThreshold)
 	}
-	if t.Window == 0 {
+	if !hasKey(v, "window") {
 		l.errAt(v, field+".window", "", "is required")
 	}
 	return t
@@ -507,6 +507,7 @@ func (l *loader) cond(n *yaml.Node, field string) cond {
 		return nil
 	}
 	var parts allCond
+	errsBefore := len(l.errs)
 	add := func(c cond) {
 		if c != nil {
 			parts = append(parts, c)
@@ -597,7 +598,9 @@ func (l *loader) cond(n *yaml.Node, field string) cond {
 	})
 	switch len(parts) {
 	case 0:
-		l.errAt(n, field, "", "empty condition")
+		if len(l.errs) == errsBefore {
+			l.errAt(n, field, "", "empty condition")
+		}
 		return nil
 	case 1:
 		return parts[0]

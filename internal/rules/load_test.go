@@ -1,0 +1,99 @@
+package rules
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-sec/vigil/internal/config"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestLoadBad checks that every *.bad.yml fails with exactly the errors in
+// its .err golden file: each naming file:line, field and value.
+func TestLoadBad(t *testing.T) {
+	files, _ := filepath.Glob("testdata/load/*.bad.yml")
+	if len(files) == 0 {
+		t.Fatal("no bad rule files")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Validate(Source{Name: filepath.Base(f), Data: b})
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			got := err.Error() + "\n"
+			golden := f + ".err"
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("errors:\n%s\nwant:\n%s", got, want)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+				if !strings.HasPrefix(line, filepath.Base(f)+":") {
+					t.Errorf("error does not name the file and line: %s", line)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	files, _ := filepath.Glob("testdata/load/*.good.yml")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			eng, err := Load(config.Rules{Files: []string{f}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(eng.Rules()) == 0 {
+				t.Fatal("no rules")
+			}
+		})
+	}
+}
+
+// TestDefaultsCompileEagerly compiles every regular expression of the
+// embedded set, which the hook compiles lazily.
+func TestDefaultsCompileEagerly(t *testing.T) {
+	if err := Validate(DefaultSources()...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadOverridesAndDisabled(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "local.yml")
+	os.WriteFile(f, []byte("rules:\n  - id: sudo-use\n    severity: HIGH\n    category: privilege_escalation\n    condition: {command: {wrapper: [sudo]}}\n"), 0o644)
+	eng, err := Load(config.Rules{Defaults: true, Files: []string{f}, Disabled: []string{"destructive-rm-wide"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sudo, rm *Rule
+	for _, r := range eng.Rules() {
+		switch r.ID {
+		case "sudo-use":
+			sudo = r
+		case "destructive-rm-wide":
+			rm = r
+		}
+	}
+	if sudo == nil || sudo.Severity != High || !strings.HasPrefix(sudo.Source, f) {
+		t.Errorf("override not applied: %+v", sudo)
+	}
+	if rm == nil || rm.Enabled {
+		t.Errorf("disabled rule still enabled: %+v", rm)
+	}
+}

@@ -90,20 +90,18 @@ func New(cfg config.Alerts, chans []Channel, o Options) (*Dispatcher, error) {
 	if d.flushIv <= 0 {
 		d.flushIv = 200 * time.Millisecond
 	}
-	base, max := o.RetryBase, o.RetryMax
-	if base <= 0 {
-		base = 500 * time.Millisecond
+	retryBase, retryMax := o.RetryBase, o.RetryMax
+	if retryBase <= 0 {
+		retryBase = 500 * time.Millisecond
 	}
-	if max <= 0 {
-		max = 30 * time.Second
+	if retryMax <= 0 {
+		retryMax = 30 * time.Second
 	}
 	for _, a := range o.Restore {
 		if a.Status == StatusOpen {
 			d.eng.restore(a)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
 	seen := map[string]bool{}
 	for _, c := range chans {
 		if c.Notifier == nil {
@@ -111,32 +109,34 @@ func New(cfg config.Alerts, chans []Channel, o Options) (*Dispatcher, error) {
 		}
 		name := c.Notifier.Name()
 		if seen[name] {
-			cancel()
 			return nil, fmt.Errorf("alert channel %q configured twice", name)
 		}
 		seen[name] = true
-		min, err := rules.ParseSeverity(c.MinSeverity)
-		if c.MinSeverity == "" {
-			min, err = rules.Low, nil
-		}
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("alert channel %s: min_severity: %w", name, err)
+		minSev := rules.Low
+		if c.MinSeverity != "" {
+			var err error
+			if minSev, err = rules.ParseSeverity(c.MinSeverity); err != nil {
+				return nil, fmt.Errorf("alert channel %s: min_severity: %w", name, err)
+			}
 		}
 		w := &worker{
-			d: d, n: c.Notifier, name: name, min: min,
-			timeout: c.Timeout, retries: c.Retries, base: base, max: max,
-			queue: make(chan Notification, max1(c.QueueSize)),
+			d: d, n: c.Notifier, name: name, min: minSev,
+			timeout: c.Timeout, retries: c.Retries, base: retryBase, max: retryMax,
+			queue:   make(chan Notification, queueSize(c.QueueSize)),
+			qlen:    d.m.queue.WithLabelValues(name),
+			sent:    d.m.sent.WithLabelValues(name),
+			failed:  d.m.failed.WithLabelValues(name),
+			drops:   d.m.dropped.WithLabelValues(name),
+			retried: d.m.retries.WithLabelValues(name),
+			latency: d.m.latency.WithLabelValues(name),
 		}
 		if w.timeout <= 0 {
 			w.timeout = 10 * time.Second
 		}
-		// Touch the per-channel series so they export 0 before the first event.
-		d.m.sent.WithLabelValues(name)
-		d.m.failed.WithLabelValues(name)
-		d.m.dropped.WithLabelValues(name)
 		d.chans = append(d.chans, w)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
 	for _, w := range d.chans {
 		d.workers.Add(1)
 		go w.run(ctx)
@@ -146,7 +146,9 @@ func New(cfg config.Alerts, chans []Channel, o Options) (*Dispatcher, error) {
 	return d, nil
 }
 
-func max1(n int) int {
+// queueSize defaults an unset queue_size (code that builds channels
+// without config) to 1024.
+func queueSize(n int) int {
 	if n < 1 {
 		return 1024
 	}
@@ -168,10 +170,9 @@ func (d *Dispatcher) Handle(m rules.Match) string {
 	id := a.ID
 	d.mu.Unlock()
 
-	sev := m.Severity.String()
-	d.m.occurrences.WithLabelValues(sev).Inc()
+	d.m.occurrence(m.Severity).Inc()
 	if out.isNew {
-		d.m.raised.WithLabelValues(sev).Inc()
+		d.m.raise(m.Severity).Inc()
 	}
 	if out.held > 0 {
 		d.m.held.Add(float64(out.held))
@@ -202,11 +203,12 @@ func (d *Dispatcher) fanout(now time.Time, notes []Notification) {
 			}
 			select {
 			case w.queue <- n:
+				w.qlen.Set(float64(len(w.queue)))
 			default:
 				// Full queue: the channel is slower than the alert rate.
 				// Drop for this channel only; the alert itself is stored.
 				c := w.dropped.Add(1)
-				d.m.dropped.WithLabelValues(w.name).Inc()
+				w.drops.Inc()
 				if c == 1 || c%100 == 0 {
 					d.log.Warn("alert channel queue full: notification dropped", "channel", w.name, "dropped_total", c, "alert", n.Alert.ID)
 				}
@@ -331,16 +333,19 @@ type worker struct {
 	max     time.Duration
 	queue   chan Notification
 	dropped atomic.Uint64 // for log throttling
+
+	qlen                         prometheus.Gauge
+	sent, failed, drops, retried prometheus.Counter
+	latency                      prometheus.Observer
 }
 
 func (w *worker) run(ctx context.Context) {
 	defer w.d.workers.Done()
-	g := w.d.m.queue.WithLabelValues(w.name)
 	for n := range w.queue {
-		g.Set(float64(len(w.queue)))
+		w.qlen.Set(float64(len(w.queue)))
 		w.deliver(ctx, n)
 	}
-	g.Set(0)
+	w.qlen.Set(0)
 }
 
 func (w *worker) deliver(ctx context.Context, n Notification) {
@@ -350,16 +355,16 @@ func (w *worker) deliver(ctx context.Context, n Notification) {
 		err = w.n.Notify(actx, n)
 		cancel()
 		if err == nil {
-			w.d.m.sent.WithLabelValues(w.name).Inc()
+			w.sent.Inc()
 			if !n.Raised.IsZero() {
-				w.d.m.latency.WithLabelValues(w.name).Observe(time.Since(n.Raised).Seconds())
+				w.latency.Observe(time.Since(n.Raised).Seconds())
 			}
 			return
 		}
 		if attempt >= w.retries || IsPermanent(err) || ctx.Err() != nil {
 			break
 		}
-		w.d.m.retries.WithLabelValues(w.name).Inc()
+		w.retried.Inc()
 		t := time.NewTimer(backoff(attempt, w.base, w.max))
 		select {
 		case <-t.C:
@@ -367,7 +372,7 @@ func (w *worker) deliver(ctx context.Context, n Notification) {
 			t.Stop()
 		}
 	}
-	w.d.m.failed.WithLabelValues(w.name).Inc()
+	w.failed.Inc()
 	w.d.log.Error("alert notification failed", "channel", w.name, "kind", n.Kind, "alert", n.Alert.ID, "err", err)
 }
 

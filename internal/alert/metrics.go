@@ -1,6 +1,10 @@
 package alert
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-sec/vigil/internal/rules"
+)
 
 // metrics are the dispatcher's Prometheus series. They are created per
 // Dispatcher and never registered globally: serve registers Collectors().
@@ -16,10 +20,12 @@ type metrics struct {
 	latency     *prometheus.HistogramVec // by channel: Handle → delivered
 	persistErrs prometheus.Counter
 	queue       *prometheus.GaugeVec // by channel
+
+	occBySev, raisedBySev [rules.Critical + 1]prometheus.Counter
 }
 
 func newMetrics() *metrics {
-	return &metrics{
+	m := &metrics{
 		occurrences: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_alert_occurrences_total", Help: "Rule matches handled by the alert dispatcher.",
 		}, []string{"severity"}),
@@ -56,6 +62,31 @@ func newMetrics() *metrics {
 			Name: "vigil_alert_queue_length", Help: "Notifications waiting per channel.",
 		}, []string{"channel"}),
 	}
+	m.occBySev, m.raisedBySev = bySeverity(m.occurrences), bySeverity(m.raised)
+	return m
+}
+
+// bySeverity pre-resolves a severity-labelled counter (Handle's hot path).
+func bySeverity(v *prometheus.CounterVec) [rules.Critical + 1]prometheus.Counter {
+	var out [rules.Critical + 1]prometheus.Counter
+	for s := rules.Low; s <= rules.Critical; s++ {
+		out[s] = v.WithLabelValues(s.String())
+	}
+	return out
+}
+
+func (m *metrics) occurrence(s rules.Severity) prometheus.Counter {
+	if s < rules.Low || s > rules.Critical {
+		return m.occurrences.WithLabelValues(s.String())
+	}
+	return m.occBySev[s]
+}
+
+func (m *metrics) raise(s rules.Severity) prometheus.Counter {
+	if s < rules.Low || s > rules.Critical {
+		return m.raised.WithLabelValues(s.String())
+	}
+	return m.raisedBySev[s]
 }
 
 func (m *metrics) collectors() []prometheus.Collector {

@@ -165,5 +165,5 @@ export function alertView(root: HTMLElement, r: Route): () => void {
 }
 
 function kv(k: string, v: Node | string): HTMLElement {
-  return h("div", { class: "kv" }, h("span", null, k), typeof v === "string" ? h("span", null, v) : v);
+  return h("div", { class: "kv" }, h("span", null, k), typeof v === "string" ? h("span", { title: v }, v) : v);
 }

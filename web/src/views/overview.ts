@@ -109,7 +109,7 @@ function activityChart(box: HTMLElement, o: Overview): uPlot {
     ],
     series: [
       {},
-      { label: "events", stroke: c("--accent"), fill: c("--accent-fill"), width: 1, paths: bars },
+      { label: "events", stroke: c("--accent"), fill: c("--accent-fill"), width: 1, paths: bars, points: { show: false } },
       { label: "flagged", stroke: c("--warn"), width: 1.5, points: { show: false } },
       { label: "blocked", stroke: c("--bad"), width: 1.5, points: { show: false } },
     ],

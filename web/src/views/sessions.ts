@@ -64,7 +64,7 @@ export function sessionsView(root: HTMLElement, r: Route): () => void {
 }
 
 function sessionRow(s: SessionSummary): HTMLTableRowElement {
-  const tr = h("tr", { class: "click" + (s.blocked ? " row-bad" : s.flagged ? " row-warn" : "") },
+  const tr = h("tr", { class: "click" + (s.blocked || s.alerts ? " row-bad" : s.flagged ? " row-warn" : "") },
     h("td", { class: "mono" }, h("a", { href: href("sessions", s.session_id), title: s.session_id }, shortID(s.session_id, 13))),
     h("td", null, s.project || "—"),
     h("td", { class: "mono", title: fmtDateTime(s.started_at) }, fmtDateTime(s.started_at)),
@@ -214,13 +214,14 @@ function renderLine(ln: Line, idx: number, c: Ctx): HTMLElement {
   if (ln.depth) row.style.setProperty("--d", String(ln.depth));
   if (it.kind === "agent") {
     row.className = ln.depth ? "tl-row tl-agent nested" : "tl-row tl-agent";
+    const main = span("tl-main", "");
     const what = span("tl-what", "");
     what.append(h("strong", null, it.type), " ", span("mono dim", it.id), it.stop ? "" : span("dim", " (no SubagentStop)"));
-    const kind = span("tl-kind", "");
-    kind.append(span("tbadge t-agent", "subagent"));
+    main.append(span("tbadge t-agent", "subagent"), what);
+    const ts = Date.parse(it.start?.timestamp || (it.items[0] && firstTs(it.items[0])) || "");
     row.append(
       span("tl-time mono", fmtClock(it.start?.timestamp || (it.items[0] && firstTs(it.items[0])))),
-      span("tl-off mono dim", ""), kind, what,
+      span("tl-off mono dim", isNaN(ts) ? "" : "+" + fmtOffset(ts - c.t0)), main,
       span("tl-dur mono", it.start && it.stop ? fmtDuration(Date.parse(it.stop.timestamp) - Date.parse(it.start.timestamp)) : ""),
       span("tl-flags", ""));
     return row;
@@ -245,15 +246,15 @@ function renderLine(ln: Line, idx: number, c: Ctx): HTMLElement {
   if (flagged) cls += evs.some(isBlocked) ? " tl-blocked" : " tl-flagged";
   if (main.event_type === "user_prompt") cls += " tl-prompt";
   row.className = ln.depth ? cls + " nested" : cls;
-  const kind = span("tl-kind", "");
-  kind.append(span("tbadge " + typeClass(main.event_type), it.kind === "call" ? main.tool_name || "tool" : main.event_type || main.hook_event || "event"));
+  const cell = span("tl-main", "");
   const what = span("tl-what mono", summary(main));
+  cell.append(span("tbadge " + typeClass(main.event_type), it.kind === "call" ? main.tool_name || "tool" : main.event_type || main.hook_event || "event"), what);
   const err = it.kind === "call" ? it.post?.outcome?.error : undefined;
   if (err) what.append(span("fail-mark", "  " + err));
   const flags = span("tl-flags", "");
   if (flagged) flags.append(flagChips(...evs));
   row.append(span("tl-time mono", fmtClock(main.timestamp)),
-    span("tl-off mono dim", isNaN(ts) ? "" : "+" + fmtOffset(ts - c.t0)), kind, what, dur, flags);
+    span("tl-off mono dim", isNaN(ts) ? "" : "+" + fmtOffset(ts - c.t0)), cell, dur, flags);
   return row;
 }
 
@@ -315,8 +316,8 @@ export function sessionView(root: HTMLElement, r: Route): () => void {
       body.append(h("div", { class: "panel-head" }, h("h2", null, "Timeline"), stat), form);
       const tl = h("div", { class: "timeline" });
       tl.append(h("div", { class: "tl-row tl-headrow" },
-        h("span", { class: "tl-time" }, "time"), h("span", { class: "tl-off" }, "offset"), h("span", { class: "tl-kind" }, "action"),
-        h("span", { class: "tl-what" }, "what"), h("span", { class: "tl-dur" }, "duration"), h("span", { class: "tl-flags" }, "flags / decisions")));
+        h("span", { class: "tl-time" }, "time"), h("span", { class: "tl-off" }, "offset"), h("span", { class: "tl-main" }, "action"),
+        h("span", { class: "tl-dur" }, "duration"), h("span", { class: "tl-flags" }, "flags / decisions")));
       const items = buildTimeline(d.events || []);
       const first = parseTime(s.started_at) || parseTime(d.events[0]?.timestamp);
       const c: Ctx = { t0: first ? first.getTime() : 0, flaggedOnly, text: text.toLowerCase() };

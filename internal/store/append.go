@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/vigil-sec/vigil/internal/event"
 )
@@ -61,13 +62,22 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 			return fmt.Errorf("prepare insert: %w", err)
 		}
 		defer ins.Close()
-		fts, err := tx.PrepareContext(ctx, `INSERT INTO events_fts(rowid, text) VALUES (?, ?)`)
-		if err != nil {
-			return fmt.Errorf("prepare fts insert: %w", err)
-		}
-		defer fts.Close()
 		hookErrors := 0
+		// The index rows are written after the events, many per statement:
+		// FTS5 flushes its pending terms at every statement that writes it,
+		// so one statement per event would cost a segment flush each.
 		var text bytes.Buffer
+		var ftsRows []ftsRow
+		if s.sideSeen == nil || len(s.sideSeen) > maxSideSeen {
+			s.sideSeen = make(map[string]struct{})
+		}
+		var newSide [][]byte
+		addSide := func(v []byte) {
+			if _, ok := s.sideSeen[string(v)]; !ok {
+				s.sideSeen[string(v)] = struct{}{}
+				newSide = append(newSide, v)
+			}
+		}
 		var stored []byte
 		for i, r := range recs {
 			recs[i].Seq = 0
@@ -89,12 +99,10 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 			if n, _ := res.RowsAffected(); n == 0 {
 				continue // duplicate id
 			}
-			text.Reset()
-			s.searchText(&text, r.JSON)
-			if text.Len() > 0 {
-				if _, err := fts.ExecContext(ctx, seq, text.Bytes()); err != nil {
-					return fmt.Errorf("index event %s: %w", e.ID, err)
-				}
+			start := text.Len()
+			s.searchText(&text, r.JSON, addSide)
+			if text.Len() > start {
+				ftsRows = append(ftsRows, ftsRow{seq, start, text.Len()})
 			}
 			if e.EventType == event.TypeHookError {
 				hookErrors++
@@ -102,6 +110,14 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 			headSeq, headHash = seq, h
 			recs[i].Seq = seq
 			inserted++
+		}
+		if err := insertFTS(ctx, tx, ftsRows, text.Bytes()); err != nil {
+			return err
+		}
+		for _, v := range newSide {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO fts_values(value) VALUES (?)`, v); err != nil {
+				return fmt.Errorf("index side value: %w", err)
+			}
 		}
 		if inserted > 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE chain SET head_seq = ?, head_hash = ?,
@@ -113,9 +129,49 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 		return writeCheckpoints(ctx, tx, cps)
 	})
 	if err != nil {
+		s.forgetSide()
 		return 0, fmt.Errorf("append %d events: %w", len(recs), err)
 	}
 	return inserted, nil
+}
+
+// maxSideSeen bounds the cache of side values already stored.
+const maxSideSeen = 50000
+
+func (s *Store) forgetSide() {
+	s.wmu.Lock()
+	s.sideSeen = nil
+	s.wmu.Unlock()
+}
+
+// ftsRow is one event's index text: text[start:end] of the batch buffer.
+type ftsRow struct {
+	seq        int64
+	start, end int
+}
+
+// ftsChunk is how many index rows one INSERT writes.
+const ftsChunk = 4096
+
+func insertFTS(ctx context.Context, tx *sql.Tx, rows []ftsRow, text []byte) error {
+	for len(rows) > 0 {
+		n := min(len(rows), ftsChunk)
+		var q strings.Builder
+		q.WriteString("INSERT INTO events_fts(rowid, text) VALUES ")
+		args := make([]any, 0, 2*n)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(?,?)")
+			args = append(args, r.seq, text[r.start:r.end])
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("index events: %w", err)
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // SetCheckpoints writes checkpoints alone, in one transaction.

@@ -132,7 +132,8 @@ var ErrBadFilter = errors.New("bad filter")
 type plan struct {
 	where []string
 	args  []any
-	fts   string // MATCH expression, "" for none
+	fts   string   // MATCH expression, "" for none
+	terms []string // `|=` terms the index may serve, before the fts_values check
 	// residual predicates, checked on each candidate row
 	labels []compiledLabel
 	lines  []compiledLine
@@ -265,9 +266,7 @@ func (s *Store) compile(f Filter) (*plan, error) {
 			return nil, fmt.Errorf("%w: unknown line filter operator %q", ErrBadFilter, l.Op)
 		}
 	}
-	if len(terms) > 0 {
-		p.fts = ftsQuery(terms)
-	}
+	p.terms = terms
 	for _, ff := range f.Fields {
 		name := strings.ReplaceAll(ff.Field, ".", "_")
 		if name == "" {

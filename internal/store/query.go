@@ -100,7 +100,7 @@ func (s *Store) Query(ctx context.Context, f Filter) ([]Row, error) {
 // Count returns how many events f selects (f.Limit is ignored).
 func (s *Store) Count(ctx context.Context, f Filter) (int64, error) {
 	f.Limit = 0
-	p, err := s.compile(f)
+	p, err := s.prepare(ctx, f)
 	if err != nil {
 		return 0, fmt.Errorf("count: %w", err)
 	}
@@ -138,10 +138,46 @@ func (s *Store) Get(ctx context.Context, id string) (Row, error) {
 	return r, nil
 }
 
+// prepare compiles f and decides which text terms the index serves.
+func (s *Store) prepare(ctx context.Context, f Filter) (*plan, error) {
+	p, err := s.compile(f)
+	if err != nil {
+		return nil, err
+	}
+	var use []string
+	for _, t := range p.terms {
+		ok, err := s.useIndex(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			use = append(use, t)
+		}
+	}
+	if len(use) > 0 {
+		p.fts = ftsQuery(use)
+	}
+	return p, nil
+}
+
+// useIndex reports whether the trigram index can serve `|= term` exactly:
+// termIndexable, and the term occurs in no side-key value.
+func (s *Store) useIndex(ctx context.Context, term string) (bool, error) {
+	if !s.termIndexable(term) {
+		return false, nil
+	}
+	var found bool
+	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fts_values WHERE instr(value, ?) > 0)`,
+		[]byte(term)).Scan(&found); err != nil {
+		return false, fmt.Errorf("check side values: %w", err)
+	}
+	return !found, nil
+}
+
 // scan calls fn for each selected row, in order, until fn returns false.
 // The row (and its JSON buffer) is reused between calls.
 func (s *Store) scan(ctx context.Context, f Filter, fn func(*Row) bool) error {
-	p, err := s.compile(f)
+	p, err := s.prepare(ctx, f)
 	if err != nil {
 		return err
 	}

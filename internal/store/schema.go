@@ -69,6 +69,9 @@ CREATE TABLE chain (
 	deleted     INTEGER NOT NULL
 );
 INSERT INTO chain VALUES (1, 0, zeroblob(32), 0, zeroblob(32), 0, 0, 0);
+CREATE TABLE fts_values (
+	value BLOB PRIMARY KEY
+) WITHOUT ROWID;
 CREATE TABLE dicts (
 	id      INTEGER PRIMARY KEY,
 	content BLOB NOT NULL

@@ -27,8 +27,9 @@ import (
 //     signs, punctuation, whitespace, true/false/null), so it is inside a
 //     string token;
 //   - it contains a character outside the hex-like set, so that token was
-//     indexed unless it is a schema key; and it is no substring of a schema
-//     key.
+//     indexed unless it is a schema key or the value of a side key (see
+//     isSideKey); it is no substring of a schema key, and no substring of
+//     any side-key value ever stored (table fts_values).
 // The index is case-insensitive and detail=none (no positions), so a match
 // is only a candidate: every candidate row is re-checked against the line.
 
@@ -39,11 +40,38 @@ const minIndexedTerm = 3
 // well-spread ones already make the candidate set small.
 const maxTrigrams = 8
 
-// searchText appends the indexed text of one JSON line to buf.
-func (s *Store) searchText(buf *bytes.Buffer, line []byte) {
+// sideKeys are top-level keys whose values repeat across many events (per
+// host, project or session). Their values are not indexed per event but
+// kept once each in fts_values; a term found in any of them does not use
+// the index (see termIndexable). This keeps the index about 2.5× smaller
+// and cheaper to write.
+func isSideKey(k []byte) bool {
+	switch string(k) {
+	case "cwd", "project_dir", "transcript_path", "project", "host", "user", "agent", "agent_type",
+		"permission_mode", "hook_event", "event_type", "tool_name":
+		return true
+	}
+	return false
+}
+
+// searchText appends the indexed text of one JSON line to buf and calls
+// side for each value of a side key.
+func (s *Store) searchText(buf *bytes.Buffer, line []byte, side func([]byte)) {
 	i, n := 0, len(line)
+	depth := 0
+	var key []byte // the last top-level key
 	for i < n {
-		if line[i] != '"' {
+		switch line[i] {
+		case '{', '[':
+			depth++
+			i++
+			continue
+		case '}', ']':
+			depth--
+			i++
+			continue
+		case '"':
+		default:
 			i++
 			continue
 		}
@@ -65,11 +93,17 @@ func (s *Store) searchText(buf *bytes.Buffer, line []byte) {
 		}
 		isKey := k < n && line[k] == ':'
 		i = j + 1
-		if len(tok) < minIndexedTerm || hexLike(tok) || (isKey && s.keys[string(tok)]) {
-			continue
+		if isKey && depth == 1 {
+			key = tok
 		}
-		buf.Write(tok)
-		buf.WriteByte('\n')
+		switch {
+		case len(tok) < minIndexedTerm || hexLike(tok) || (isKey && s.keys[string(tok)]):
+		case !isKey && depth == 1 && isSideKey(key):
+			side(tok)
+		default:
+			buf.Write(tok)
+			buf.WriteByte('\n')
+		}
 	}
 }
 
@@ -99,7 +133,8 @@ func isStructural(c rune) bool {
 }
 
 // termIndexable reports whether the FTS index can be used for a `|=` term
-// without ever dropping a matching row (see the comment at the top).
+// without ever dropping a matching row (see the comment at the top). It
+// does not look at fts_values; sideValueHas does.
 func (s *Store) termIndexable(term string) bool {
 	if utf8.RuneCountInString(term) < minIndexedTerm || strings.ContainsAny(term, "\"\\") || !utf8.ValidString(term) {
 		return false

@@ -66,6 +66,10 @@ type Store struct {
 	wmu   sync.Mutex
 	keys  map[string]bool // JSON keys of the v3 schema, see search.go
 	codec *codec          // stored form of event lines, see codec.go
+	// sideSeen caches side-key values known to be in fts_values (guarded
+	// by wmu; reset whenever a write fails, so it never claims a value
+	// that a rolled-back transaction did not store).
+	sideSeen map[string]struct{}
 }
 
 // Open opens (creating it when needed, unless read-only) the store at path.
@@ -138,13 +142,18 @@ func dsn(path string, o Options, cacheKiB int, reader bool) string {
 		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_txlock", "immediate")
+		// Statement journals (every insert that fires triggers has one)
+		// stay in memory instead of costing a write syscall per page.
+		q.Add("_pragma", "temp_store(MEMORY)")
 	}
 	q.Add("_pragma", "synchronous("+o.Synchronous+")")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheKiB))
 	q.Add("_pragma", "mmap_size(0)")
-	q.Add("_pragma", "temp_store(FILE)")
 	if reader {
+		// Big sorts and materialised sub-queries of a query spill to disk
+		// rather than grow the heap.
+		q.Add("_pragma", "temp_store(FILE)")
 		q.Add("_pragma", "query_only(ON)")
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()

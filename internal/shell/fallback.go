@@ -41,7 +41,11 @@ func (w *walker) fallback(src string, f frame) {
 					pending = append(pending, words[i+1].val)
 				}
 			}
-			k := w.exec(words, nil, nil, nil, f)
+			args, redirs := w.fallbackRedirects(words)
+			k := -1
+			if len(args) > 0 {
+				k = w.exec(args, nil, redirs, nil, f)
+			}
 			if k >= 0 {
 				pipe = append(pipe, k)
 			}
@@ -158,4 +162,73 @@ func (w *walker) skipHereDocs(src string, i int, delims []string) int {
 		}
 	}
 	return i
+}
+
+// fallbackRedirects separates redirection words (">", "2>>", "<", "&>",
+// ">&", "<<EOF", "<<<") and their targets from the arguments.
+func (w *walker) fallbackRedirects(words []arg) ([]arg, []Redirect) {
+	var args []arg
+	var redirs []Redirect
+	for i := 0; i < len(words); i++ {
+		v := words[i].val
+		j := 0
+		for j < len(v) && v[j] >= '0' && v[j] <= '9' {
+			j++
+		}
+		op := ""
+		for _, cand := range []string{"<<<", "<<-", "&>>", "<<", ">>", "&>", ">&", "<&", "<>", ">|", ">", "<"} {
+			if strings.HasPrefix(v[j:], cand) {
+				op = cand
+				break
+			}
+		}
+		if op == "" || (j > 0 && op[0] == '&') {
+			args = append(args, words[i])
+			continue
+		}
+		fd := -1
+		if j > 0 {
+			fd = atoiSmall(v[:j])
+		}
+		target := v[j+len(op):]
+		if target == "" && i+1 < len(words) {
+			i++
+			target = words[i].val
+		}
+		rd := Redirect{Op: op, Target: target, FD: fd}
+		switch op {
+		case "<<", "<<-", "<<<":
+			if rd.FD < 0 {
+				rd.FD = 0
+			}
+			if op == "<<<" {
+				w.addHereDoc(target)
+			}
+		case "<":
+			if rd.FD < 0 {
+				rd.FD = 0
+			}
+			w.addRead(target)
+		case "<>":
+			if rd.FD < 0 {
+				rd.FD = 0
+			}
+			w.addRead(target)
+			w.addWrite(target)
+		case ">&", "<&":
+			if rd.FD < 0 {
+				rd.FD = 1
+			}
+			if t := strings.TrimSuffix(target, "-"); t != "" && atoiSmall(t) < 0 && op == ">&" {
+				w.addWrite(target)
+			}
+		default:
+			if rd.FD < 0 {
+				rd.FD = 1
+			}
+			w.addWrite(target)
+		}
+		redirs = append(redirs, rd)
+	}
+	return args, redirs
 }

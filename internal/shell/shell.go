@@ -152,8 +152,13 @@ func Parse(cmd string, opts Options) (a *Analysis) {
 		cmd = cutInput(cmd, opts.MaxBytes)
 		a.Truncated = true
 	}
+	cut := a.Truncated
 	w := newWalker(opts, a)
 	w.top(cmd)
+	if cut && a.ParseError != "" {
+		// most likely our cut, e.g. an unclosed here-doc
+		a.ParseError = fmt.Sprintf("input cut at %d bytes: %s", len(cmd), a.ParseError)
+	}
 	return a
 }
 

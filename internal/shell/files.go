@@ -169,6 +169,9 @@ func pathCandidates(s string, yield func(string)) {
 }
 
 func (w *walker) remember(kind byte, p string) bool {
+	if w.remote > 0 {
+		return false
+	}
 	key := string(kind) + p
 	if _, ok := w.seen[key]; ok {
 		return false

@@ -18,7 +18,10 @@
 // resolved (the caller does that). Pseudo devices such as /dev/null,
 // /dev/stdout or /dev/fd/N are kept in Redirects but left out of Paths,
 // Reads and Writes; /dev/tcp/HOST/PORT and /dev/udp/HOST/PORT are kept
-// everywhere because rules look for them.
+// everywhere because rules look for them. Files named by a command that
+// runs on another host (ssh host 'cat /etc/shadow') are that host's and are
+// left out of Paths, Reads and Writes; the program is still listed, with
+// wrapper "ssh".
 package shell
 
 import (

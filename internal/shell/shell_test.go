@@ -215,7 +215,7 @@ func TestParseUnwrap(t *testing.T) {
 		{name: "su -c", cmd: `echo 'toor' | su - root -c "echo 'dev ALL=(ALL) NOPASSWD: ALL' >> /etc/sudoers"`,
 			progs: []string{"echo", "su", "echo@1{su -c}"}, writes: []string{"/etc/sudoers"}},
 		{name: "ssh remote command", cmd: "ssh -i ~/.ssh/id_rsa -p 2222 user@host 'cat /etc/shadow'",
-			progs: []string{"ssh", "cat@1{ssh}"}, reads: []string{"/home/dev/.ssh/id_rsa", "/etc/shadow"}},
+			progs: []string{"ssh", "cat@1{ssh}"}, reads: []string{"/home/dev/.ssh/id_rsa"}, notPaths: []string{"/etc/shadow"}},
 		{name: "ssh no command", cmd: "ssh -o StrictHostKeyChecking=no host", progs: []string{"ssh"}},
 		{name: "watch", cmd: "watch -n 5 'kubectl get pods | grep api'",
 			progs: []string{"watch", "kubectl@1{watch}", "grep@1{watch}"}},

@@ -33,6 +33,8 @@ type walker struct {
 	// deeply nested $(...) are resolved in linear time.
 	static map[*syntax.CmdSubst]staticOut
 	seen   map[string]struct{}
+	// remote is > 0 while walking a command that runs on another host.
+	remote int
 	// cwd is the directory relative paths resolve against: Options.Cwd,
 	// moved by cd/pushd; "" when a cd went somewhere unknown.
 	cwd string

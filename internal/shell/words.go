@@ -404,7 +404,11 @@ func (w *walker) follow(prog *Program, args []arg, stdin *string) {
 		}
 	case name == "ssh":
 		if c, ok := sshCommand(prog.Args); ok {
+			// The remote command's files are the other host's: they are
+			// not recorded in Paths, Reads or Writes.
+			w.remote++
 			w.nested(c, base.with("ssh", sshTarget(prog.Args)))
+			w.remote--
 		}
 	case name == "watch":
 		if c, ok := watchCommand(prog.Args); ok {

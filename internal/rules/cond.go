@@ -260,7 +260,7 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 	if cc.argRe != nil {
 		ok := false
 		for _, a := range p.args {
-			if cc.argRe.match(a) {
+			if f.reArg(cc.argRe, a) {
 				ok = true
 				break
 			}
@@ -269,7 +269,7 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 			return false
 		}
 	}
-	if cc.argsRe != nil && !cc.argsRe.match(strings.Join(p.args, " ")) {
+	if cc.argsRe != nil && !f.reArg(cc.argsRe, strings.Join(p.args, " ")) {
 		return false
 	}
 	if cc.stdinPiped != nil && stdinPiped(f, i) != *cc.stdinPiped {
@@ -277,12 +277,7 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 	}
 	if cc.argPath != nil || cc.argPathOutside || cc.argPathWide || cc.argPathCovers {
 		ok := false
-		for _, a := range p.args {
-			w := pathInWord(a)
-			if w == "" {
-				continue
-			}
-			np := normPath(w, f.cwd)
+		for _, np := range f.pathArgs(p) {
 			if np == "" {
 				continue
 			}
@@ -555,7 +550,7 @@ func (tc *textCond) eval(c *evalCtx) bool {
 		src = c.f.decoded
 	}
 	for _, s := range src {
-		if tc.re.match(s) {
+		if c.f.reArg(tc.re, s) {
 			return true
 		}
 	}

@@ -29,6 +29,22 @@ type prog struct {
 	depth     int
 	pipeline  int // index into facts.pipes, or -1
 	redirects []shell.Redirect
+	// argPaths caches the normalised path in each argument ("" if none).
+	argPaths []string
+}
+
+// pathArgs returns the normalised paths named by p's arguments, computed
+// once per event.
+func (f *facts) pathArgs(p *prog) []string {
+	if p.argPaths == nil {
+		p.argPaths = make([]string, len(p.args))
+		for j, a := range p.args {
+			if w := pathInWord(a); w != "" {
+				p.argPaths[j] = normPath(w, f.cwd)
+			}
+		}
+	}
+	return p.argPaths
 }
 
 // facts is everything conditions look at for one event. It is built once
@@ -50,7 +66,11 @@ type facts struct {
 	code    []string
 	content *ContentFacts
 	assigns []string
-	hasCmd  bool // a shell analysis exists (Bash or script content)
+	hasCmd  bool
+	// reBudget bounds the argument bytes regular expressions may scan for
+	// one event, so hostile commands (thousands of nested programs with
+	// long arguments) cost milliseconds, not seconds.
+	reBudget int // a shell analysis exists (Bash or script content)
 }
 
 var (
@@ -60,6 +80,18 @@ var (
 	assignRe    = regexp.MustCompile(`(?:^|[;&|\s(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"]*"|[^\s;&|()]*)`)
 	escRe       = regexp.MustCompile(`\\x[0-9a-fA-F]{1,2}|\\[0-7]{1,3}|\\u[0-9a-fA-F]{4}`)
 )
+
+// maxRegexBytes is the argument text regular expressions may scan per event.
+const maxRegexBytes = 512 << 10
+
+// reArg applies re to an argument within the event's regex budget.
+func (f *facts) reArg(re *lazyRe, s string) bool {
+	if f.reBudget < len(s) {
+		return false
+	}
+	f.reBudget -= len(s)
+	return re.match(s)
+}
 
 // maxUnwrap bounds how many payloads one event may decode and re-parse.
 const maxUnwrap = 16
@@ -80,7 +112,7 @@ func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *fact
 	if content == nil {
 		content = fromEventFacts(ev.Action.ContentFacts)
 	}
-	f := &facts{ev: ev, content: content}
+	f := &facts{ev: ev, content: content, reBudget: maxRegexBytes}
 	f.cwd = ev.Cwd
 	if f.cwd == "" {
 		f.cwd = ev.ProjectDir
@@ -263,7 +295,8 @@ func (f *facts) unwrap(raw string) {
 	var assigns map[string]string
 	for i := 0; i < len(f.progs) && budget > 0; i++ {
 		p := &f.progs[i]
-		if p.dynamic && p.name == "" {
+		if p.dynamic && p.name == "" && len(p.path) <= 1024 {
+			budget--
 			if assigns == nil {
 				assigns = collectAssigns(raw, f.progs)
 			}

@@ -251,7 +251,7 @@ type seedCmdCond struct{ re *lazyRe }
 
 func (sc *seedCmdCond) eval(c *evalCtx) bool {
 	for i := range c.f.progs {
-		if sc.re.match(renderProg(&c.f.progs[i])) {
+		if c.f.reArg(sc.re, renderProg(&c.f.progs[i])) {
 			c.prog, c.via = i, "program"
 			return true
 		}

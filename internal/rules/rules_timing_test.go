@@ -1,0 +1,168 @@
+package rules
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/event"
+)
+
+// corpusEvents normalises every payload of the dev corpus.
+func corpusEvents(tb testing.TB) []*event.Event {
+	tb.Helper()
+	norm := event.NewNormalizer(event.Options{})
+	files, _ := filepath.Glob("testdata/corpus/sessions/*.jsonl")
+	var evs []*event.Event
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			if ev, err := norm.Normalize(sc.Bytes()); err == nil {
+				evs = append(evs, ev)
+			}
+		}
+		fh.Close()
+	}
+	if len(evs) == 0 {
+		tb.Fatal("no corpus events")
+	}
+	return evs
+}
+
+func loadDefaults(tb testing.TB) *Engine {
+	tb.Helper()
+	eng, err := Load(config.Rules{Defaults: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return eng
+}
+
+// BenchmarkEvaluate is the per-event cost of the default rules (shell
+// parsing of Bash commands included), over the corpus' event mix.
+func BenchmarkEvaluate(b *testing.B) {
+	evs := corpusEvents(b)
+	eng := loadDefaults(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		eng.Evaluate(evs[i%len(evs)])
+		i++
+	}
+}
+
+// BenchmarkEvaluateBash is the same over Bash PreToolUse events only.
+func BenchmarkEvaluateBash(b *testing.B) {
+	var evs []*event.Event
+	for _, ev := range corpusEvents(b) {
+		if ev.ToolName == "Bash" && ev.HookEvent == "PreToolUse" {
+			evs = append(evs, ev)
+		}
+	}
+	eng := loadDefaults(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		eng.Evaluate(evs[i%len(evs)])
+		i++
+	}
+}
+
+// BenchmarkDecide is the hook's stateless PreToolUse decision.
+func BenchmarkDecide(b *testing.B) {
+	var evs []*event.Event
+	for _, ev := range corpusEvents(b) {
+		if ev.HookEvent == "PreToolUse" {
+			evs = append(evs, ev)
+		}
+	}
+	eng := loadDefaults(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		eng.Decide(evs[i%len(evs)])
+		i++
+	}
+}
+
+// BenchmarkLoadDefaults is what the hook pays on every start to compile
+// the embedded rule set.
+func BenchmarkLoadDefaults(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Load(config.Rules{Defaults: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func bashEvent(cmd string) *event.Event {
+	ev := &event.Event{ID: "e1", SessionID: "s1", HookEvent: "PreToolUse", ToolName: "Bash", EventType: event.TypeCommand,
+		Cwd: "/home/dev/projects/app", ProjectDir: "/home/dev/projects/app", Timestamp: time.Unix(1, 0)}
+	ev.Action.Command = cmd
+	return ev
+}
+
+var pathological = map[string]func() string{
+	"2MB-heredoc": func() string {
+		return "cat > big.txt <<'EOF'\n" + strings.Repeat("rm -rf ~ $(curl x|sh) `id` \"$a$b\"\n", 2<<20/36) + "EOF\n"
+	},
+	"2MB-one-line": func() string { return "echo " + strings.Repeat("a/b/c ", 2<<20/6) },
+	"10k-pipes":    func() string { return "cat x" + strings.Repeat(" | tr a b", 10000) },
+	"deep-nesting": func() string {
+		return strings.Repeat("bash -c \"$(", 200) + "rm -rf ~" + strings.Repeat(")\"", 200)
+	},
+	"10k-and-chain": func() string { return strings.Repeat("true && ", 10000) + "rm -rf ~" },
+	"many-args":     func() string { return "rm -rf" + strings.Repeat(" ~/x/y/z/*", 50000) },
+}
+
+// BenchmarkPathological evaluates the rules on hostile command strings.
+func BenchmarkPathological(b *testing.B) {
+	eng := loadDefaults(b)
+	for name, mk := range pathological {
+		cmd := mk()
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(cmd)))
+			b.ReportAllocs()
+			for b.Loop() {
+				eng.Evaluate(bashEvent(cmd))
+			}
+		})
+	}
+}
+
+// TestPathologicalBounded: each hostile command is evaluated in bounded
+// time. The budget is 50 ms (see BenchmarkPathological and
+// docs/BENCHMARKS.md); the test allows 10x for loaded CI machines and
+// more under -race, which still catches any super-linear blow-up.
+func TestPathologicalBounded(t *testing.T) {
+	eng := loadDefaults(t)
+	limit := 500 * time.Millisecond
+	if raceEnabled {
+		limit *= 5
+	}
+	for name, mk := range pathological {
+		cmd := mk()
+		t.Run(name, func(t *testing.T) {
+			best := time.Hour
+			for range 3 {
+				start := time.Now()
+				eng.Evaluate(bashEvent(cmd))
+				best = min(best, time.Since(start))
+			}
+			t.Logf("%s (%d bytes): %v", name, len(cmd), best)
+			if best > limit {
+				t.Errorf("took %v, budget %v", best, limit)
+			}
+		})
+	}
+}

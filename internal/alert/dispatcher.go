@@ -133,13 +133,16 @@ func New(cfg config.Alerts, chans []Channel, o Options) (*Dispatcher, error) {
 		if w.timeout <= 0 {
 			w.timeout = 10 * time.Second
 		}
+		w.workers = max(c.Workers, 1)
 		d.chans = append(d.chans, w)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	for _, w := range d.chans {
-		d.workers.Add(1)
-		go w.run(ctx)
+		for range w.workers {
+			d.workers.Add(1)
+			go w.run(ctx)
+		}
 	}
 	d.bg.Add(1)
 	go d.loop()
@@ -321,7 +324,8 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	return err
 }
 
-// worker delivers one channel's notifications in order.
+// worker delivers one channel's notifications: in order with one
+// goroutine, concurrently with several (Workers).
 type worker struct {
 	d       *Dispatcher
 	n       Notifier
@@ -332,6 +336,7 @@ type worker struct {
 	base    time.Duration
 	max     time.Duration
 	queue   chan Notification
+	workers int           // goroutines reading queue
 	dropped atomic.Uint64 // for log throttling
 
 	qlen                         prometheus.Gauge
@@ -345,7 +350,6 @@ func (w *worker) run(ctx context.Context) {
 		w.qlen.Set(float64(len(w.queue)))
 		w.deliver(ctx, n)
 	}
-	w.qlen.Set(0)
 }
 
 func (w *worker) deliver(ctx context.Context, n Notification) {

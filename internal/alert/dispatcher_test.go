@@ -231,3 +231,43 @@ func TestDuplicateChannelName(t *testing.T) {
 		t.Fatal("two channels named x accepted")
 	}
 }
+
+// gate blocks the notification of rule "slow" until released.
+type gate struct {
+	release chan struct{}
+	got     chan string
+}
+
+func (g *gate) Name() string { return "gate" }
+func (g *gate) Notify(ctx context.Context, n Notification) error {
+	if n.Alert.Rule == "slow" {
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	g.got <- n.Alert.Rule
+	return nil
+}
+
+func TestChannelWorkers(t *testing.T) {
+	g := &gate{release: make(chan struct{}), got: make(chan string, 2)}
+	c := channel(g, "LOW", 5*time.Second, 0, 10)
+	c.Workers = 2
+	d := newTestDispatcher(t, testConfig(), c)
+	d.Handle(m("slow", "s", 0, rules.High, rules.Response{}))
+	d.Handle(m("fast", "s", 0, rules.High, rules.Response{}))
+	select {
+	case r := <-g.got:
+		if r != "fast" {
+			t.Fatalf("got %s first", r)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a slow notification blocked the channel's second worker")
+	}
+	close(g.release)
+	if r := <-g.got; r != "slow" {
+		t.Errorf("got %s", r)
+	}
+}

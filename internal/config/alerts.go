@@ -72,6 +72,11 @@ type AlertChannel struct {
 	// QueueSize bounds the notifications waiting for this channel; when
 	// it is full new notifications for it are dropped and counted.
 	QueueSize int `yaml:"queue_size"`
+	// Workers is how many notifications of this channel are delivered at
+	// once (default 4 for network channels, 1 for console and file, which
+	// keep their order). A slow endpoint then costs throughput only when
+	// all of them wait.
+	Workers int `yaml:"workers"`
 }
 
 // ConsoleChannel prints one line per notification to stderr.
@@ -172,15 +177,17 @@ type SlackChannel struct {
 }
 
 func defaultChannel(minSev string) AlertChannel {
-	return AlertChannel{MinSeverity: minSev, Timeout: 10 * time.Second, Retries: 3, QueueSize: 1024}
+	return AlertChannel{MinSeverity: minSev, Timeout: 10 * time.Second, Retries: 3, QueueSize: 1024, Workers: 4}
 }
+
+func serial(c AlertChannel) AlertChannel { c.Workers = 1; return c }
 
 func defaultAlerts() Alerts {
 	return Alerts{
 		MaxPerMinute: 60,
 		Dedup:        Dedup{KeyFields: []string{KeyRule, KeySession}, Window: time.Hour},
-		Console:      ConsoleChannel{AlertChannel: enabled(defaultChannel("MEDIUM")), Color: "auto"},
-		File:         JSONFileChannel{AlertChannel: defaultChannel("LOW"), MaxSizeMB: 100, KeepFiles: 5},
+		Console:      ConsoleChannel{AlertChannel: serial(enabled(defaultChannel("MEDIUM"))), Color: "auto"},
+		File:         JSONFileChannel{AlertChannel: serial(defaultChannel("LOW")), MaxSizeMB: 100, KeepFiles: 5},
 		Email:        EmailChannel{AlertChannel: defaultChannel("HIGH"), Port: 587, TLS: TLSStartTLS, Auth: "plain", Subject: "[vigil {{.Severity}}] {{.Title}}"},
 		Grafana:      GrafanaChannel{AlertChannel: defaultChannel("MEDIUM"), Tags: []string{"vigil", "security"}},
 		Slack:        SlackChannel{AlertChannel: defaultChannel("HIGH")},
@@ -264,6 +271,9 @@ func (a Alerts) validate() Errors {
 		}
 		if c.QueueSize < 1 {
 			add(prefix+".queue_size", c.QueueSize, "must be at least 1")
+		}
+		if c.Workers < 0 || c.Workers > 64 {
+			add(prefix+".workers", c.Workers, "must be between 1 and 64 (0 means 1)")
 		}
 	}
 	httpURL := func(field, s string, redact bool) {

@@ -92,9 +92,13 @@ func pct(ds []time.Duration, p float64) time.Duration {
 
 // TestLatencyAt1000PerSecond holds the number for the alert side:
 // Handle → request received at a webhook, p99 ≤ 500 ms at 1,000 matches/s.
+// Under -race every alert must still arrive, but the bound is not checked:
+// the race detector slows net/http 5-20×, so it would measure the detector.
 func TestLatencyAt1000PerSecond(t *testing.T) {
 	ds := latencies(t, 1000, time.Second)
-	if p99 := pct(ds, 0.99); p99 > 500*time.Millisecond {
+	p99 := pct(ds, 0.99)
+	t.Logf("1,000 alerts/s for 1s: p50 %s, p99 %s, max %s", pct(ds, 0.5), p99, ds[len(ds)-1])
+	if p99 > 500*time.Millisecond && !raceDetector {
 		t.Errorf("p99 %s > 500ms (p50 %s, max %s)", p99, pct(ds, 0.5), ds[len(ds)-1])
 	}
 }

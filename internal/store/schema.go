@@ -20,9 +20,10 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{"0001_events", schemaEvents},
-		{"0200_ui_sessions", schemaUISessions}, // sessions.go
-		{"0210_ui_rollups", schemaUIRollups},   // overview.go
-		{"0300_alerts", schemaAlerts},          // alerts.go
+		{"0200_ui_sessions", schemaUISessions},        // sessions.go
+		{"0210_ui_rollups", schemaUIRollups},          // overview.go
+		{"0300_alerts", schemaAlerts},                 // alerts.go
+		{"0310_ui_alert_counts", schemaUIAlertCounts}, // overview.go
 	}
 }
 

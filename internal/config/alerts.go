@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -333,6 +334,9 @@ func (a Alerts) validate() Errors {
 		if e.TLS != TLSStartTLS && e.TLS != TLSImplicit && e.TLS != TLSNone {
 			add("alerts.email.tls", e.TLS, `must be "starttls", "tls" or "none"`)
 		}
+		if e.TLS == TLSNone && e.Password != "" && !loopbackHost(e.Host) {
+			add("alerts.email.tls", e.TLS, "would send the password in clear to "+e.Host+": use starttls or tls (none is only for a relay on localhost)")
+		}
 		if e.Auth != "plain" && e.Auth != "login" {
 			add("alerts.email.auth", e.Auth, `must be "plain" or "login"`)
 		}
@@ -369,6 +373,14 @@ func (a Alerts) validate() Errors {
 		httpURL("alerts.slack.webhook_url", a.Slack.WebhookURL, true)
 	}
 	return errs
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 const redactedValue = "[REDACTED]"

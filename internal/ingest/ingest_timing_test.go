@@ -1,0 +1,101 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/spool"
+	"github.com/vigil-sec/vigil/internal/store"
+)
+
+// realistic builds a normalised PreToolUse Bash event like the hook writes.
+func realistic(n *event.Normalizer, i int) []byte {
+	raw := fmt.Sprintf(`{"session_id":"sess-%d","transcript_path":"/home/dev/.claude/projects/-home-dev-projects-shop/s.jsonl","cwd":"/home/dev/projects/shop","permission_mode":"default","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"npm test -- orders --shard=%d","description":"Run order route tests"},"tool_use_id":"toolu_%024d"}`, i%64, i, i)
+	ev, err := n.Normalize([]byte(raw))
+	if err != nil {
+		panic(err)
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// BenchmarkSpoolIngest measures spool → store throughput: b.N events are
+// on disk in one segment; the pipeline drains them into a real SQLite
+// store (one transaction per batch, offsets committed with the events).
+func BenchmarkSpoolIngest(b *testing.B) {
+	dir := b.TempDir()
+	spoolDir := filepath.Join(dir, "spool")
+	os.MkdirAll(spoolDir, 0o700)
+	n := event.NewNormalizer(event.Options{Host: "bench", User: "dev"})
+	var buf bytes.Buffer
+	for i := 0; i < b.N; i++ {
+		buf.Write(realistic(n, i))
+		buf.WriteByte('\n')
+	}
+	seg := spool.SegmentName(time.Now())
+	if err := os.WriteFile(filepath.Join(spoolDir, seg), buf.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "vigil.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	p := New(Options{Store: st, SpoolDir: spoolDir})
+	ctx := context.Background()
+	b.SetBytes(int64(buf.Len() / b.N))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	stored := 0
+	for stored < b.N {
+		k, err := p.drain(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if k == 0 {
+			b.Fatalf("drain stalled at %d of %d", stored, b.N)
+		}
+		stored += k
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkIngestBatches measures the remote path: decoded batches of
+// 1,000 events committed through Pipeline.Ingest.
+func BenchmarkIngestBatches(b *testing.B) {
+	dir := b.TempDir()
+	st, err := store.Open(filepath.Join(dir, "vigil.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	p := New(Options{Store: st, SpoolDir: filepath.Join(dir, "spool")})
+	n := event.NewNormalizer(event.Options{Host: "bench", User: "dev"})
+	const batch = 1000
+	evs := make([]*event.Event, 0, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		var ev event.Event
+		json.Unmarshal(realistic(n, i), &ev)
+		evs = append(evs, &ev)
+		if len(evs) == batch || i == b.N-1 {
+			if _, err := p.Ingest(context.Background(), evs); err != nil {
+				b.Fatal(err)
+			}
+			evs = evs[:0]
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}

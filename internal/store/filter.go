@@ -82,6 +82,9 @@ type FieldFilter struct {
 	Field string
 	Op    Op
 	Value string
+	// Numeric makes = and != compare as numbers (LogQL's `== 1`, `!= 1`);
+	// >, >=, < and <= always do.
+	Numeric bool
 }
 
 // Order of results.
@@ -119,6 +122,9 @@ type Filter struct {
 	// Limit caps the result (0 = no limit for Query/Count).
 	Limit int
 	Order Order
+	// None makes the filter match nothing (e.g. a query for another
+	// service's streams).
+	None bool
 }
 
 // Bool returns a pointer to b, for the flag fields of Filter.
@@ -153,11 +159,12 @@ type compiledLine struct {
 }
 
 type compiledField struct {
-	name string
-	op   Op
-	val  string
-	num  float64
-	re   *regexp.Regexp
+	name    string
+	op      Op
+	val     string
+	numeric bool
+	num     float64
+	re      *regexp.Regexp
 }
 
 func (p *plan) residual() bool {
@@ -213,6 +220,9 @@ func pushdownColumn(field string) (string, bool) {
 
 func (s *Store) compile(f Filter) (*plan, error) {
 	p := &plan{}
+	if f.None {
+		p.sql("0")
+	}
 	p.in(ColProject, f.Projects)
 	p.in(ColSession, f.Sessions)
 	p.in(ColTool, f.Tools)
@@ -272,22 +282,23 @@ func (s *Store) compile(f Filter) (*plan, error) {
 		if name == "" {
 			return nil, fmt.Errorf("%w: empty field name", ErrBadFilter)
 		}
-		if col, ok := pushdownColumn(name); ok && (ff.Op == OpEq || ff.Op == OpNe || ff.Op == OpRe || ff.Op == OpNre) {
+		if col, ok := pushdownColumn(name); ok && !ff.Numeric && (ff.Op == OpEq || ff.Op == OpNe || ff.Op == OpRe || ff.Op == OpNre) {
 			if err := p.label(LabelMatcher{Name: col, Op: ff.Op, Value: ff.Value}); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		cf := compiledField{name: name, op: ff.Op, val: ff.Value}
-		switch ff.Op {
-		case OpEq, OpNe:
-		case OpRe, OpNre:
+		cf := compiledField{name: name, op: ff.Op, val: ff.Value, numeric: ff.Numeric}
+		switch {
+		case (ff.Op == OpEq || ff.Op == OpNe) && !ff.Numeric:
+		case ff.Op == OpRe || ff.Op == OpNre:
 			re, err := regexp.Compile("^(?:" + ff.Value + ")$")
 			if err != nil {
 				return nil, fmt.Errorf("%w: field %s %s %q: %v", ErrBadFilter, ff.Field, ff.Op, ff.Value, err)
 			}
 			cf.re = re
-		case OpGt, OpGe, OpLt, OpLe:
+		case ff.Op == OpEq || ff.Op == OpNe || ff.Op == OpGt || ff.Op == OpGe || ff.Op == OpLt || ff.Op == OpLe:
+			cf.numeric = true
 			n, err := strconv.ParseFloat(ff.Value, 64)
 			if err != nil {
 				return nil, fmt.Errorf("%w: field %s %s %q: not a number", ErrBadFilter, ff.Field, ff.Op, ff.Value)
@@ -353,11 +364,13 @@ func (p *plan) match(r *Row) bool {
 }
 
 func (f *compiledField) match(v string) bool {
-	switch f.op {
-	case OpEq:
+	switch {
+	case f.op == OpEq && !f.numeric:
 		return v == f.val
-	case OpNe:
+	case f.op == OpNe && !f.numeric:
 		return v != f.val
+	}
+	switch f.op {
 	case OpRe:
 		return f.re.MatchString(v)
 	case OpNre:
@@ -368,6 +381,10 @@ func (f *compiledField) match(v string) bool {
 		return false
 	}
 	switch f.op {
+	case OpEq:
+		return n == f.num
+	case OpNe:
+		return n != f.num
 	case OpGt:
 		return n > f.num
 	case OpGe:

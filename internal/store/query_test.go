@@ -92,15 +92,15 @@ func TestQueryFilters(t *testing.T) {
 		{"regex", Filter{Lines: []LineFilter{{LineMatch, `curl .*\| *sh`}}}, []string{"bash-curl"}},
 		{"not regex", Filter{Tools: []string{"Bash"}, Lines: []LineFilter{{LineNotMatch, `curl|/etc`}}}, []string{"blog-bash-token"}},
 		{"project tool text", Filter{Projects: []string{"shop"}, Tools: []string{"Bash"}, Lines: []LineFilter{{LineContains, "/etc"}}}, []string{"bash-ls"}},
-		{"field eq", Filter{Fields: []FieldFilter{{"action_details_command", OpEq, "ls -la /etc"}}}, []string{"bash-ls"}},
-		{"field dotted", Filter{Fields: []FieldFilter{{"action_details.file_path", OpRe, ".*\\.md"}}}, []string{"blog-edit"}},
-		{"field bool", Filter{Fields: []FieldFilter{{"security_flags_outside_project_scope", OpEq, "true"}}}, []string{"read-key", "bash-ls"}},
-		{"field number gt", Filter{Fields: []FieldFilter{{"outcome_duration_ms", OpGt, "1000"}}}, []string{"blog-edit"}},
-		{"field number le", Filter{Fields: []FieldFilter{{"outcome_exit_code", OpLe, "0"}}}, nil},
-		{"field missing is empty", Filter{Projects: []string{"blog"}, Fields: []FieldFilter{{"agent_id", OpEq, ""}}}, []string{"blog-edit"}},
-		{"field pushdown", Filter{Fields: []FieldFilter{{"tool_name", OpEq, "Read"}}}, []string{"read-key"}},
-		{"field ne", Filter{Projects: []string{"blog"}, Fields: []FieldFilter{{"decision_action", OpNe, ""}}}, nil},
-		{"field nre", Filter{Projects: []string{"blog"}, Fields: []FieldFilter{{"action_details_command", OpNre, ".*gh.*"}}}, []string{"blog-edit"}},
+		{"field eq", Filter{Fields: []FieldFilter{{"action_details_command", OpEq, "ls -la /etc", false}}}, []string{"bash-ls"}},
+		{"field dotted", Filter{Fields: []FieldFilter{{"action_details.file_path", OpRe, ".*\\.md", false}}}, []string{"blog-edit"}},
+		{"field bool", Filter{Fields: []FieldFilter{{"security_flags_outside_project_scope", OpEq, "true", false}}}, []string{"read-key", "bash-ls"}},
+		{"field number gt", Filter{Fields: []FieldFilter{{"outcome_duration_ms", OpGt, "1000", false}}}, []string{"blog-edit"}},
+		{"field number le", Filter{Fields: []FieldFilter{{"outcome_exit_code", OpLe, "0", false}}}, nil},
+		{"field missing is empty", Filter{Projects: []string{"blog"}, Fields: []FieldFilter{{"agent_id", OpEq, "", false}}}, []string{"blog-edit"}},
+		{"field pushdown", Filter{Fields: []FieldFilter{{"tool_name", OpEq, "Read", false}}}, []string{"read-key"}},
+		{"field ne", Filter{Projects: []string{"blog"}, Fields: []FieldFilter{{"decision_action", OpNe, "", false}}}, nil},
+		{"field nre", Filter{Projects: []string{"blog"}, Fields: []FieldFilter{{"action_details_command", OpNre, ".*gh.*", false}}}, []string{"blog-edit"}},
 		{"limit with residual", Filter{Lines: []LineFilter{{LineContains, "shop"}}, Limit: 1}, []string{"stop"}},
 	}
 	for _, tc := range cases {
@@ -141,7 +141,7 @@ func TestQueryBadFilter(t *testing.T) {
 		"bad label regex":  {Labels: []LabelMatcher{{ColTool, OpRe, "[a"}}},
 		"unknown label":    {Labels: []LabelMatcher{{"colour", OpEq, "x"}}},
 		"number op label":  {Labels: []LabelMatcher{{ColTool, OpGt, "x"}}},
-		"field not number": {Fields: []FieldFilter{{"outcome_exit_code", OpGt, "abc"}}},
+		"field not number": {Fields: []FieldFilter{{"outcome_exit_code", OpGt, "abc", false}}},
 		"unknown line op":  {Lines: []LineFilter{{"~=", "x"}}},
 	} {
 		t.Run(name, func(t *testing.T) {

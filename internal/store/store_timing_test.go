@@ -129,7 +129,7 @@ func benchQueries() []struct {
 		{"project-newest-100", Filter{Projects: []string{"shop-api"}, Limit: 100}},
 		{"session", Filter{Sessions: []string{"-"}, Limit: 100}},
 		{"flags+since-1d", Filter{OutsideScope: Bool(true), From: time.Now().Add(-24 * time.Hour), Limit: 100}},
-		{"json-field", Filter{Projects: []string{"shop-api"}, Fields: []FieldFilter{{"action_details_command", OpRe, "npm .*"}}, Limit: 100}},
+		{"json-field", Filter{Projects: []string{"shop-api"}, Fields: []FieldFilter{{"action_details_command", OpRe, "npm .*", false}}, Limit: 100}},
 		{"tool+regex", Filter{Tools: []string{"Bash"}, Lines: []LineFilter{{LineMatch, `curl .*\| *(ba)?sh`}}, Limit: 100}},
 	}
 }

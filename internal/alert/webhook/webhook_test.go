@@ -247,3 +247,46 @@ func TestRetry(t *testing.T) {
 		})
 	}
 }
+
+// TestHangingEndpointDoesNotDelayAnother: two webhooks, one whose server
+// never answers; the other still gets every alert at once.
+func TestHangingEndpointDoesNotDelayAnother(t *testing.T) {
+	stop := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer hang.Close()
+	defer close(stop)
+	fast := newServer(t)
+	mk := func(name, url string) alert.Channel {
+		c := config.DefaultWebhook()
+		c.Name, c.URL, c.AllowPrivate, c.Timeout, c.Retries, c.MinSeverity = name, url, true, 5*time.Second, 3, "LOW"
+		w, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return alert.Channel{Notifier: w, AlertChannel: c.AlertChannel}
+	}
+	d, err := alert.New(config.Default(config.Paths{}).Alerts,
+		[]alert.Channel{mk("hang", hang.URL), mk("fast", fast.URL)}, alert.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	const n = 10
+	for i := range n {
+		d.Handle(rules.Match{RuleID: "r", Severity: rules.High, SessionID: string(rune('a' + i)), EventID: "e", Time: t0})
+	}
+	for len(fast.requests()) < n && time.Since(start) < 3*time.Second {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got, el := len(fast.requests()), time.Since(start); got != n || el > time.Second {
+		t.Errorf("fast endpoint got %d of %d alerts in %s while the other hangs", got, n, el)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	d.Close(ctx)
+}

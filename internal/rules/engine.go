@@ -17,7 +17,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/shell"
 )
 
-//go:embed defaults/*.yaml defaults/tests/*.yaml
+//go:embed defaults/*.yaml defaults/default.json defaults/tests/*.yaml
 var defaultFS embed.FS
 
 // maxThreshold caps a threshold count, which bounds per-session memory.
@@ -34,6 +34,10 @@ type Engine struct {
 	sequences  []*Rule
 	seeds      []*SeedFile
 	now        func() time.Time
+	// deciders are the enabled plain block/ask rules; decideAll is set
+	// when a derived rule blocks or asks, so Decide needs every rule.
+	deciders  []*Rule
+	decideAll bool
 
 	mu       sync.Mutex
 	sessions *sessionLRU
@@ -77,6 +81,9 @@ func DefaultSources() []Source {
 	var out []Source
 	ents, _ := fs.ReadDir(defaultFS, "defaults")
 	for _, e := range ents {
+		if e.IsDir() || path.Ext(e.Name()) != ".yaml" {
+			continue
+		}
 		b, err := defaultFS.ReadFile("defaults/" + e.Name())
 		if err != nil {
 			continue
@@ -109,9 +116,9 @@ func Load(cfg config.Rules, opts ...Option) (*Engine, error) {
 		}
 	}
 	if cfg.Defaults && !o.noDefaults {
-		for _, s := range DefaultSources() {
-			add(s, false)
-		}
+		rs, es := loadCompiledDefaults()
+		errs = append(errs, es...)
+		all = append(all, rs...)
 	}
 	for _, f := range cfg.Files {
 		b, err := os.ReadFile(f)
@@ -148,11 +155,16 @@ func Load(cfg config.Rules, opts ...Option) (*Engine, error) {
 		if !r.Enabled {
 			continue
 		}
+		decides := r.Action == ActionBlock || r.Action == ActionAsk
 		switch r.Kind {
 		case kindPlain:
 			e.plain = append(e.plain, r)
+			if decides {
+				e.deciders = append(e.deciders, r)
+			}
 		case kindDerived:
 			e.derived = append(e.derived, r)
+			e.decideAll = e.decideAll || decides
 		case kindThreshold:
 			e.thresholds = append(e.thresholds, r)
 		case kindSequence:
@@ -228,8 +240,22 @@ func (e *Engine) DecideInput(in Input) (string, *Match) {
 		return "", nil
 	}
 	f := buildFacts(ev, in.Shell, in.Content)
+	var hits []hit
+	if e.decideAll {
+		hits = e.stateless(f)
+	} else {
+		// Only block and ask rules can change the answer; the others are
+		// left uncompiled in the hook.
+		for _, r := range e.deciders {
+			r.ensure()
+			c := evalCtx{f: f, prog: -1, matched: hits}
+			if r.cond.eval(&c) && !excepted(r, f, hits) {
+				hits = append(hits, hit{rule: r, prog: c.prog, via: c.via})
+			}
+		}
+	}
 	var best *hit
-	for _, h := range e.stateless(f) {
+	for _, h := range hits {
 		if h.rule.Action != ActionBlock && h.rule.Action != ActionAsk {
 			continue
 		}
@@ -256,6 +282,7 @@ func better(a, b hit) bool {
 func (e *Engine) stateless(f *facts) []hit {
 	var hits []hit
 	for _, r := range e.plain {
+		r.ensure()
 		c := evalCtx{f: f, prog: -1, matched: hits}
 		if !r.cond.eval(&c) || excepted(r, f, hits) {
 			continue
@@ -267,6 +294,7 @@ func (e *Engine) stateless(f *facts) []hit {
 	}
 	n := len(hits)
 	for _, r := range e.derived {
+		r.ensure()
 		c := evalCtx{f: f, prog: -1, matched: hits[:n]}
 		if !r.cond.eval(&c) || excepted(r, f, hits[:n]) {
 			continue
@@ -491,6 +519,7 @@ func (e *Engine) stateful(f *facts, hits []hit) []hit {
 	s := e.sessions.get(key, ts)
 	var extra []hit
 	for _, r := range e.thresholds {
+		r.ensure()
 		c := evalCtx{f: f, prog: -1, matched: hits}
 		if !r.cond.eval(&c) || excepted(r, f, hits) {
 			continue
@@ -501,6 +530,7 @@ func (e *Engine) stateful(f *facts, hits []hit) []hit {
 	}
 	all := append(append([]hit(nil), hits...), extra...)
 	for _, r := range e.sequences {
+		r.ensure()
 		extra = append(extra, s.sequence(r, f, all, ts)...)
 	}
 	if ev.HookEvent == "PreToolUse" && ev.ToolUseID != "" {

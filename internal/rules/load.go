@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -23,6 +24,11 @@ type loader struct {
 	eager bool
 	// building guards against macros that use themselves.
 	building map[string]bool
+	// lazy defers compiling conditions to first use (see Rule.ensure).
+	lazy bool
+	mu   sync.Mutex
+	// full materialises a node whose content was left unparsed.
+	full func(*yaml.Node) *yaml.Node
 }
 
 func (l *loader) errAt(n *yaml.Node, field, value, format string, args ...any) {
@@ -41,24 +47,29 @@ var (
 
 // parseFile parses data as a rule file, native or seed format.
 func parseFile(file string, data []byte, eager bool) ([]*Rule, *SeedFile, LoadErrors) {
-	l := &loader{file: file, lists: map[string][]string{}, macros: map[string]*macroCond{}, mnodes: map[string]*yaml.Node{}, eager: eager, building: map[string]bool{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		line := 0
-		var te *yaml.TypeError
 		msg := err.Error()
 		if _, err2 := fmt.Sscanf(msg, "yaml: line %d:", &line); err2 == nil {
 			msg = strings.TrimSpace(msg[strings.Index(msg[5:], ":")+6:])
 		}
-		_ = te
-		l.errs = append(l.errs, &LoadError{File: file, Line: line, Msg: "not valid YAML: " + msg})
-		return nil, nil, l.errs
+		return nil, nil, LoadErrors{{File: file, Line: line, Msg: "not valid YAML: " + msg}}
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil, nil
 	}
-	root := doc.Content[0]
+	return parseRoot(file, doc.Content[0], eager, false, nil)
+}
+
+// parseRoot compiles a parsed rule file. lazy defers compiling conditions
+// (only for the embedded, tested default set).
+func parseRoot(file string, root *yaml.Node, eager, lazy bool, full func(*yaml.Node) *yaml.Node) ([]*Rule, *SeedFile, LoadErrors) {
+	if full == nil {
+		full = func(n *yaml.Node) *yaml.Node { return n }
+	}
+	l := &loader{file: file, lists: map[string][]string{}, macros: map[string]*macroCond{}, mnodes: map[string]*yaml.Node{}, eager: eager, building: map[string]bool{}, lazy: lazy, full: full}
 	if root.Kind != yaml.MappingNode {
 		l.errAt(root, "", "", "a rule file must be a mapping with a rules key")
 		return nil, nil, l.errs
@@ -203,7 +214,7 @@ func (l *loader) matcher(n *yaml.Node, field string, fold bool) *strMatcher {
 
 func (l *loader) regex(n *yaml.Node, field string) *lazyRe {
 	src := l.str(n, field)
-	if l.eager || len(src) > 0 {
+	if l.eager {
 		if _, err := regexp.Compile(src); err != nil {
 			l.errAt(n, field, src, "bad regular expression: %v", err)
 			return nil
@@ -261,8 +272,10 @@ func (l *loader) native(root *yaml.Node) []*Rule {
 		kept = append(kept, e)
 	}
 	l.errs = kept
-	for name, n := range l.mnodes {
-		l.buildMacro(name, n)
+	if !l.lazy {
+		for name, n := range l.mnodes {
+			l.buildMacro(name, n)
+		}
 	}
 	if rulesNode == nil {
 		return nil
@@ -302,44 +315,67 @@ func (l *loader) buildMacro(name string, n *yaml.Node) {
 func (l *loader) rule(n *yaml.Node, field string) *Rule {
 	r := &Rule{Action: ActionAlert, Enabled: true, Kind: kindPlain, Source: fmt.Sprintf("%s:%d", l.file, n.Line)}
 	var condNode, thrNode, seqNode, derNode *yaml.Node
-	l.pairs(n, field, map[string]func(v *yaml.Node){
-		"id":          func(v *yaml.Node) { r.ID = l.str(v, field+".id") },
-		"description": func(v *yaml.Node) { r.Description = l.str(v, field+".description") },
-		"severity":    func(v *yaml.Node) { r.Severity = l.severity(v, field+".severity") },
-		"category":    func(v *yaml.Node) { r.Category = l.str(v, field+".category") },
-		"tags":        func(v *yaml.Node) { r.Tags = l.tags(v, field+".tags") },
-		"condition":   func(v *yaml.Node) { condNode = v },
-		"exceptions": func(v *yaml.Node) {
+	var excNodes []*yaml.Node
+	// A switch rather than pairs: this runs for every rule on every hook start.
+	if n.Kind != yaml.MappingNode {
+		l.errAt(n, field, n.Value, "must be a mapping")
+		return nil
+	}
+	seen := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			l.errAt(k, field+"."+k.Value, "", "duplicate key")
+			continue
+		}
+		seen[k.Value] = true
+		switch k.Value {
+		case "id":
+			r.ID = l.str(v, field+".id")
+		case "description":
+			r.Description = l.str(v, field+".description")
+		case "severity":
+			r.Severity = l.severity(v, field+".severity")
+		case "category":
+			r.Category = l.str(v, field+".category")
+		case "tags":
+			r.Tags = l.tags(v, field+".tags")
+		case "condition":
+			condNode = v
+		case "exceptions":
+			v = l.full(v)
 			if v.Kind != yaml.SequenceNode {
 				l.errAt(v, field+".exceptions", "", "must be a list of conditions")
-				return
+				continue
 			}
-			for i, e := range v.Content {
-				if c := l.cond(e, fmt.Sprintf("%s.exceptions[%d]", field, i)); c != nil {
-					r.exceptions = append(r.exceptions, c)
-				}
-			}
-		},
-		"action": func(v *yaml.Node) {
+			excNodes = v.Content
+		case "action":
 			r.Action = l.str(v, field+".action")
 			if r.Action != ActionAlert && r.Action != ActionBlock && r.Action != ActionAsk {
 				l.errAt(v, field+".action", r.Action, "must be alert, block or ask")
 			}
-		},
-		"enabled":        func(v *yaml.Node) { r.Enabled = l.boolean(v, field+".enabled") },
-		"response":       func(v *yaml.Node) { r.Response = l.response(v, field+".response") },
-		"threshold":      func(v *yaml.Node) { thrNode = v },
-		"sequence":       func(v *yaml.Node) { seqNode = v },
-		"derived":        func(v *yaml.Node) { derNode = v },
-		"context_fields": func(v *yaml.Node) { r.ContextFields = l.strs(v, field+".context_fields") },
-		"inherit_content": func(v *yaml.Node) {
+		case "enabled":
+			r.Enabled = l.boolean(v, field+".enabled")
+		case "response":
+			r.Response = l.response(v, field+".response")
+		case "threshold":
+			thrNode = v
+		case "sequence":
+			seqNode = v
+		case "derived":
+			derNode = v
+		case "context_fields":
+			r.ContextFields = l.strs(v, field+".context_fields")
+		case "inherit_content":
 			if v.Value == "true" {
 				r.InheritContent = Critical
-				return
+				continue
 			}
 			r.InheritContent = l.severity(v, field+".inherit_content")
-		},
-	})
+		default:
+			l.errAt(k, field+"."+k.Value, k.Value, "unknown field")
+		}
+	}
 	if r.ID == "" {
 		l.errAt(n, field+".id", "", "is required")
 	} else if !idRe.MatchString(r.ID) {
@@ -364,32 +400,60 @@ func (l *loader) rule(n *yaml.Node, field string) *Rule {
 	if kinds > 1 {
 		l.errAt(n, field, "", "use only one of threshold, sequence, derived")
 	}
-	if condNode != nil {
-		r.cond = l.cond(condNode, field+".condition")
-	}
 	switch {
 	case thrNode != nil:
 		r.Kind = kindThreshold
-		r.threshold = l.thresholdSpec(thrNode, field+".threshold")
-		if r.cond == nil {
-			r.cond = trueCond{}
-		}
 	case seqNode != nil:
 		r.Kind = kindSequence
-		r.seq = l.seqSpec(seqNode, field+".sequence")
 		if condNode != nil {
 			l.errAt(condNode, field+".condition", "", "a sequence rule puts its conditions in sequence.steps")
 		}
 	case derNode != nil:
 		r.Kind = kindDerived
-		r.derived = l.derivedSpec(derNode, field+".derived")
-		if r.cond == nil {
-			r.cond = trueCond{}
-		}
 	default:
 		if condNode == nil {
 			l.errAt(n, field+".condition", "", "is required (or threshold, sequence, derived)")
 		}
+	}
+	build := func() {
+		for _, p := range []**yaml.Node{&condNode, &thrNode, &seqNode, &derNode} {
+			if *p != nil {
+				*p = l.full(*p)
+			}
+		}
+		if excNodes != nil {
+			excNodes = l.full(&yaml.Node{Kind: yaml.SequenceNode, Content: excNodes}).Content
+		}
+		if condNode != nil {
+			r.cond = l.cond(condNode, field+".condition")
+		}
+		for i, e := range excNodes {
+			if c := l.cond(e, fmt.Sprintf("%s.exceptions[%d]", field, i)); c != nil {
+				r.exceptions = append(r.exceptions, c)
+			}
+		}
+		switch r.Kind {
+		case kindThreshold:
+			r.threshold = l.thresholdSpec(thrNode, field+".threshold")
+		case kindSequence:
+			r.seq = l.seqSpec(seqNode, field+".sequence")
+		case kindDerived:
+			r.derived = l.derivedSpec(derNode, field+".derived")
+		}
+		if r.cond == nil {
+			r.cond = trueCond{}
+		}
+	}
+	if l.lazy {
+		// The embedded set compiles each rule's conditions on first use:
+		// the hook's Decide touches only the block and ask rules.
+		r.build = func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			build()
+		}
+	} else {
+		build()
 	}
 	return r
 }

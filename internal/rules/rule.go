@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"sync"
 	"time"
 )
 
@@ -34,6 +35,11 @@ type Rule struct {
 	// InheritContent, when set, also reports each finding in the event's
 	// content facts as its own match, at most at this severity.
 	InheritContent Severity
+
+	// build compiles the conditions on first use (embedded set); nil
+	// when they were compiled at load.
+	build func()
+	once  sync.Once
 
 	cond       cond
 	exceptions []cond
@@ -134,4 +140,11 @@ func (h hit) id() string {
 		return h.asID
 	}
 	return h.rule.ID
+}
+
+// ensure compiles the rule's conditions if that was deferred.
+func (r *Rule) ensure() {
+	if r.build != nil {
+		r.once.Do(r.build)
+	}
 }

@@ -166,3 +166,17 @@ func TestPathologicalBounded(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkHookPath is what one hook process pays for rules on a
+// PreToolUse Bash event: load the default set, then Decide.
+func BenchmarkHookPath(b *testing.B) {
+	ev := bashEvent("npm test -- --coverage && git status")
+	b.ReportAllocs()
+	for b.Loop() {
+		eng, err := Load(config.Rules{Defaults: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		eng.Decide(ev)
+	}
+}

@@ -152,10 +152,17 @@ var notSecrets = []string{
 	"env", "prompt", "stdin", "file",
 }
 
+// secretEnvValue is secretValue for KEY=value lines (.env files, shell
+// assignments), where parentheses and brackets inside the value are part
+// of it rather than a sign of code.
+func secretEnvValue(v string) bool { return secretValueCode(v, false) }
+
 // secretValue rejects values that are not secrets: empty, booleans,
 // references to other variables, templates, placeholders, type names and
 // masked values.
-func secretValue(v string) bool {
+func secretValue(v string) bool { return secretValueCode(v, true) }
+
+func secretValueCode(v string, code bool) bool {
 	if len(v) < 3 || strings.HasPrefix(v, markerPrefix) {
 		return false
 	}
@@ -163,7 +170,7 @@ func secretValue(v string) bool {
 	case '$', '<', '%', '{', '[', '(', '-', '#':
 		return false
 	}
-	if strings.ContainsAny(v, "([") {
+	if code && strings.ContainsAny(v, "([") {
 		return false // os.getenv("X"), request.form['x']
 	}
 	if inFold(v, notSecrets) {

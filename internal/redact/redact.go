@@ -187,6 +187,7 @@ func New() *Redactor {
 	add((*Redactor).mysqlAt, true, "mysql", "mariadb")
 	add((*Redactor).sshpassAt, true, "sshpass")
 	add((*Redactor).curlUserAt, true, "curl")
+	add((*Redactor).echoPipeAt, true, "echo ", "printf ")
 	add((*Redactor).kvAt, true, "pass", "pwd", "secret", "token", "key")
 	if prio > maxTriggers {
 		panic("redact: too many trigger groups") // programmer error
@@ -367,7 +368,8 @@ func (r *Redactor) urlCredAt(s string, i int, t *trigger) (match, bool, int) {
 	}
 	p := i + 3
 	colon, at := -1, -1
-	for j := p; j < len(s) && j-p < 512; j++ {
+	j := p
+	for ; j < len(s) && j-p < 512; j++ {
 		c := s[j]
 		if c == '/' || c == '?' || c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '[' || c == ']' {
 			break
@@ -381,7 +383,9 @@ func (r *Redactor) urlCredAt(s string, i int, t *trigger) (match, bool, int) {
 		}
 	}
 	if colon < 0 || at < 0 || colon+1 >= at {
-		return match{}, false, p
+		// the authority part was read up to j; a later "://" inside it
+		// cannot start a URL with credentials that ends past j
+		return match{}, false, max(p, j-8)
 	}
 	return match{start: colon + 1, end: at, kind: KindURLCredentials}, true, at
 }
@@ -585,6 +589,8 @@ func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
 		p++
 	case flag && p > ke:
 		// --password VALUE
+	case p > ke && kind == KindPassword && netrc(s[max(0, ks-1024):min(len(s), ke+256)]):
+		// .netrc: machine h login u password VALUE
 	default:
 		return match{}, false, ke
 	}
@@ -593,6 +599,7 @@ func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
 		return match{}, false, ke
 	}
 	var st, en int
+	envLine := false
 	switch q := s[p]; q {
 	case '"':
 		st = p + 1
@@ -615,17 +622,91 @@ func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
 	default:
 		st = p
 		en = p
-		for en < len(s) && !strings.ContainsRune(" \t\r\n\"'`,;&|)}]<>", rune(s[en])) {
+		stops := " \t\r\n\"'`,;&|)}]<>"
+		if envLine = lineStart(s, ks) && p == ke+1 && s[ke] == '='; envLine {
+			// .env and shell assignment lines: the value runs to the next
+			// blank, & ; ( included (Django keys hold them).
+			stops = " \t\r\n"
+		}
+		for en < len(s) && !strings.ContainsRune(stops, rune(s[en])) {
 			en++
 		}
 	}
-	if !secretValue(s[st:en]) {
-		return match{}, false, ke
+	// Whatever the verdict, the value has been read: do not scan it again
+	// for this matcher (keeps runs of unterminated quotes linear).
+	next := max(ke, en)
+	v := s[st:en]
+	if envLine {
+		if !secretEnvValue(v) {
+			return match{}, false, next
+		}
+	} else if !secretValue(v) {
+		return match{}, false, next
 	}
 	if kind == KindSecretVar && isAWSSecretKey(key) {
 		kind = KindAWSSecretKey
 	}
-	return match{start: st, end: en, kind: kind}, true, ke
+	return match{start: st, end: en, kind: kind}, true, next
+}
+
+// lineStart reports whether the key at ks starts a line, optionally after
+// "export ".
+func lineStart(s string, ks int) bool {
+	j := ks
+	if j >= 7 && s[j-7:j] == "export " {
+		j -= 7
+	}
+	for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	return j == 0 || s[j-1] == '\n'
+}
+
+// netrc reports text that looks like a .netrc file.
+func netrc(s string) bool {
+	return strings.Contains(s, "machine ") && (strings.Contains(s, "login ") || strings.Contains(s, "password "))
+}
+
+// echoPipeAt redacts a password echoed into su or sudo -S:
+// echo 'toor' | su - root -c ..., printf 'pw\n' | sudo -S cmd.
+func (r *Redactor) echoPipeAt(s string, i int, t *trigger) (match, bool, int) {
+	if i > 0 && r.word[s[i-1]] {
+		return match{}, false, i + 1
+	}
+	end := min(len(s), i+4096)
+	if nl := strings.IndexByte(s[i:end], '\n'); nl >= 0 {
+		end = i + nl
+	}
+	p := skipBlanks(s, i+len(t.prefix))
+	for p+1 < end && s[p] == '-' && (s[p+1] == 'n' || s[p+1] == 'e' || s[p+1] == 'E') {
+		for p < end && s[p] != ' ' {
+			p++
+		}
+		p = skipBlanks(s, p)
+	}
+	st, en, next := wordValue(s, p, end)
+	q := skipBlanks(s, next)
+	if q >= end || s[q] != '|' || q+1 < end && s[q+1] == '|' {
+		return match{}, false, max(next, i+len(t.prefix))
+	}
+	q = skipBlanks(s, q+1)
+	rest := s[q:end]
+	target := false
+	switch {
+	case strings.HasPrefix(rest, "su ") || rest == "su" || strings.HasPrefix(rest, "su\t"):
+		target = true
+	case strings.HasPrefix(rest, "sudo "):
+		cmd := rest
+		if j := strings.IndexAny(cmd, ";&|"); j >= 0 {
+			cmd = cmd[:j]
+		}
+		target = strings.Contains(cmd, " -S") || strings.Contains(cmd, "--stdin")
+	}
+	v := strings.TrimSuffix(s[st:en], "\\n")
+	if !target || len(v) == 0 || strings.HasPrefix(v, markerPrefix) {
+		return match{}, false, max(next, i+len(t.prefix))
+	}
+	return match{start: st, end: st + len(v), kind: KindPassword}, true, en
 }
 
 // isAWSSecretKey recognises aws_secret_access_key and friends.

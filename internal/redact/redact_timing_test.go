@@ -29,6 +29,16 @@ func inputs() map[string]string {
 		"2MB private key":          "-----BEGIN RSA PRIVATE KEY-----\n" + strings.Repeat("MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n", 2<<20/65),
 		"2MB sk- prefixes":         strings.Repeat("sk-", 2<<20/3),
 		"2MB mysql":                strings.Repeat("mysql -u x ", 2<<20/11),
+		"2MB unterminated quotes":  strings.Repeat(`token="`, 2<<20/7),
+		"2MB schemes":              strings.Repeat("a://b:c", 2<<20/7),
+		"2MB echo quotes":          strings.Repeat("echo '", 2<<20/6),
+		"2MB auth headers":         strings.Repeat("Authorization: ", 2<<20/15),
+		"2MB pem headers":          strings.Repeat("-----BEGIN PRIVATE KEY-----", 2<<20/27),
+		"2MB flags":                strings.Repeat("--password ", 2<<20/11),
+		"2MB long key":             strings.Repeat("tokenkeysecret_", 2<<20/15) + "=x",
+		"2MB netrc":                "machine h login u\n" + strings.Repeat("password ", 2<<20/9),
+		"2MB sudo pipes":           strings.Repeat("echo x | sudo ", 2<<20/14),
+		"2MB jwt-ish":              strings.Repeat("eyJ.", 2<<20/4),
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,10 +28,29 @@ const DefaultCheckpoint = "loki.forwarder"
 
 // Record is one stored event and its position in the store.
 type Record struct {
-	Seq   int64
-	Event *event.Event
+	Seq int64
 	// JSON is the event exactly as stored: the line pushed to Loki.
 	JSON []byte
+	// Meta holds the fields labels and metadata are made of; when nil they
+	// are decoded from JSON.
+	Meta *EventMeta
+}
+
+// EventMeta is the part of an event that becomes stream labels and
+// structured metadata.
+type EventMeta struct {
+	ID, Project, SessionID, ToolName, ToolUseID, EventType, HookEvent string
+	Host, User, AgentID                                                 string
+	Time                                                                time.Time
+}
+
+// MetaOf returns the label fields of ev.
+func MetaOf(ev *event.Event) *EventMeta {
+	return &EventMeta{
+		ID: ev.ID, Project: ev.Project, SessionID: ev.SessionID, ToolName: ev.ToolName, ToolUseID: ev.ToolUseID,
+		EventType: ev.EventType, HookEvent: ev.HookEvent, Host: ev.Host, User: ev.User, AgentID: ev.AgentID,
+		Time: ev.Timestamp,
+	}
 }
 
 // Source is what the forwarder needs from the store: events in seq order
@@ -99,6 +120,8 @@ type Forwarder struct {
 	// verifyThrough is the highest seq a previous run may have pushed
 	// (its in-flight mark): batches up to it are checked against Loki.
 	verifyThrough int64
+	// acked is the seq up to which Loki has every event.
+	acked atomic.Int64
 }
 
 // NewForwarder checks the options and returns a Forwarder; Run starts it.
@@ -161,19 +184,27 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 	f.verifyThrough = inflight
 	f.cursor = cp
+	f.acked.Store(cp)
 	f.m.checkpoint.Set(float64(cp))
 	f.log.Info("loki forwarder started", "checkpoint", cp)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The reader collects the next batch from the store while the current
+	// one is being pushed; the lag monitor keeps the lag gauges fresh while
+	// both wait.
+	batches := make(chan []Record, 1)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); f.read(ctx, batches) }()
+	go func() { defer wg.Done(); f.monitorLag(ctx) }()
+	defer wg.Wait()
 	for {
-		batch, err := f.collect(ctx)
-		if ctx.Err() != nil {
+		var batch []Record
+		select {
+		case <-ctx.Done():
 			return nil
-		}
-		if err != nil {
-			f.log.Error("loki forwarder: read store", "err", err)
-			if !sleep(ctx, f.opts.PollInterval*5) {
-				return nil
-			}
-			continue
+		case batch = <-batches:
 		}
 		hi := batch[len(batch)-1].Seq
 		if hi > f.verifyThrough {
@@ -184,14 +215,49 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		if err := f.deliver(ctx, batch); err != nil {
 			return nil // only the context ends delivery
 		}
-		cp = hi
 		// Loki has the batch; until the checkpoint is saved a restart
 		// would check it against Loki again (nothing is pushed twice).
-		if !f.saveCheckpoint(ctx, f.opts.CheckpointName, cp) {
+		if !f.saveCheckpoint(ctx, f.opts.CheckpointName, hi) {
 			return nil
 		}
-		f.m.checkpoint.Set(float64(cp))
-		f.updateLag(ctx, cp, nil)
+		f.acked.Store(hi)
+		f.m.checkpoint.Set(float64(hi))
+		f.observeLag(ctx)
+	}
+}
+
+// read sends batches in seq order until ctx ends.
+func (f *Forwarder) read(ctx context.Context, out chan<- []Record) {
+	for {
+		batch, err := f.collect(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			f.log.Error("loki forwarder: read store", "err", err)
+			if !sleep(ctx, f.opts.PollInterval*5) {
+				return
+			}
+			continue
+		}
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (f *Forwarder) monitorLag(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f.observeLag(ctx)
+		}
 	}
 }
 
@@ -254,7 +320,6 @@ func (f *Forwarder) collect(ctx context.Context) ([]Record, error) {
 			continue
 		}
 		if len(batch) == 0 {
-			f.updateLag(ctx, f.cursor, nil)
 			if !sleep(ctx, f.opts.PollInterval) {
 				return nil, ctx.Err()
 			}
@@ -277,7 +342,6 @@ var errStopped = errors.New("stopped")
 // for good). It returns errStopped only when ctx ends.
 func (f *Forwarder) deliver(ctx context.Context, batch []Record) error {
 	streams := f.build(batch)
-	f.updateLag(ctx, batch[0].Seq-1, batch)
 	if batch[0].Seq <= f.verifyThrough {
 		f.uncertain = true
 	}
@@ -427,26 +491,26 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // EventLabels returns the stream labels of an event: few values each, so
 // Loki's index stays small. Per-event identifiers go to metadata.
-func EventLabels(service string, ev *event.Event) []Label {
+func EventLabels(service string, m *EventMeta) []Label {
 	return []Label{
 		{"service", service},
 		{"stream", "events"},
-		{"project", ev.Project},
-		{"tool", ev.ToolName},
-		{"event", ev.EventType},
-		{"hook_event", ev.HookEvent},
+		{"project", m.Project},
+		{"tool", m.ToolName},
+		{"event", m.EventType},
+		{"hook_event", m.HookEvent},
 	}
 }
 
 // EventMetadata returns the structured metadata of an event.
-func EventMetadata(ev *event.Event) []Label {
+func EventMetadata(m *EventMeta) []Label {
 	return []Label{
-		{"event_id", ev.ID},
-		{"session_id", ev.SessionID},
-		{"tool_use_id", ev.ToolUseID},
-		{"agent_id", ev.AgentID},
-		{"host", ev.Host},
-		{"user", ev.User},
+		{"event_id", m.ID},
+		{"session_id", m.SessionID},
+		{"tool_use_id", m.ToolUseID},
+		{"agent_id", m.AgentID},
+		{"host", m.Host},
+		{"user", m.User},
 	}
 }
 
@@ -459,12 +523,13 @@ func (f *Forwarder) build(recs []Record) []Stream {
 	idx := map[string]int{}
 	var out []Stream
 	for _, r := range recs {
-		ev := r.Event
-		if ev == nil {
-			ev = &event.Event{}
-			_ = json.Unmarshal(r.JSON, ev)
+		m := r.Meta
+		if m == nil {
+			var ev event.Event
+			_ = json.Unmarshal(r.JSON, &ev) // a bad line still goes out, with empty labels
+			m = MetaOf(&ev)
 		}
-		labels := EventLabels(f.opts.Service, ev)
+		labels := EventLabels(f.opts.Service, m)
 		key := LabelString(labels)
 		i, ok := idx[key]
 		if !ok {
@@ -472,19 +537,15 @@ func (f *Forwarder) build(recs []Record) []Stream {
 			idx[key] = i
 			out = append(out, Stream{Labels: labels})
 		}
-		ts := ev.Timestamp.UnixNano()
-		if ev.Timestamp.IsZero() {
+		ts := m.Time.UnixNano()
+		if m.Time.Unix() <= 0 {
 			ts = time.Now().UnixNano()
 		}
 		if last, ok := f.lastTS[key]; ok && ts <= last {
 			ts = last + 1
 		}
 		f.lastTS[key] = ts
-		line := r.JSON
-		if len(line) == 0 {
-			line, _ = json.Marshal(ev)
-		}
-		out[i].Entries = append(out[i].Entries, Entry{Time: time.Unix(0, ts), Line: string(line), Metadata: EventMetadata(ev)})
+		out[i].Entries = append(out[i].Entries, Entry{Time: time.Unix(0, ts), Line: string(r.JSON), Metadata: EventMetadata(m)})
 	}
 	return out
 }
@@ -571,21 +632,31 @@ func (f *Forwarder) dropPresent(ctx context.Context, streams []Stream) ([]Stream
 	return out, dropped, nil
 }
 
-// updateLag sets the lag gauges: events stored but not yet acknowledged by
-// Loki, and the age of the oldest of them (0 when caught up).
-func (f *Forwarder) updateLag(ctx context.Context, acked int64, inFlight []Record) {
+// observeLag sets the lag gauges: events stored but not yet acknowledged
+// by Loki, and the age of the oldest of them (0 when caught up).
+func (f *Forwarder) observeLag(ctx context.Context) {
+	acked := f.acked.Load()
 	last, err := f.src.LastSeq(ctx)
 	if err != nil {
 		return
 	}
 	lag := max(last-acked, 0)
 	f.m.lagEvents.Set(float64(lag))
-	switch {
-	case lag == 0:
+	if lag == 0 {
 		f.m.lagSeconds.Set(0)
-	case len(inFlight) > 0 && inFlight[0].Event != nil && !inFlight[0].Event.Timestamp.IsZero():
-		f.m.lagSeconds.Set(max(time.Since(inFlight[0].Event.Timestamp).Seconds(), 0))
-	case len(f.pending) > 0 && f.pending[0].Event != nil && !f.pending[0].Event.Timestamp.IsZero():
-		f.m.lagSeconds.Set(max(time.Since(f.pending[0].Event.Timestamp).Seconds(), 0))
+		return
+	}
+	recs, err := f.src.Records(ctx, acked, 1)
+	if err != nil || len(recs) == 0 {
+		return
+	}
+	m := recs[0].Meta
+	if m == nil {
+		var ev event.Event
+		_ = json.Unmarshal(recs[0].JSON, &ev)
+		m = MetaOf(&ev)
+	}
+	if m.Time.Unix() > 0 {
+		f.m.lagSeconds.Set(max(time.Since(m.Time).Seconds(), 0))
 	}
 }

@@ -202,7 +202,7 @@ func verifyExactlyOnce(t testing.TB, c *Client, service string, st *store.Store,
 			t.Fatal(err)
 		}
 		want := map[string]string{"service": service, "stream": "events"}
-		for _, l := range append(EventLabels(service, &ev), EventMetadata(&ev)...) {
+		for _, l := range append(EventLabels(service, MetaOf(&ev)), EventMetadata(MetaOf(&ev))...) {
 			if l.Value != "" {
 				want[l.Name] = l.Value
 			}
@@ -212,7 +212,7 @@ func verifyExactlyOnce(t testing.TB, c *Client, service string, st *store.Store,
 				t.Errorf("event %s: label/metadata %s = %q, want %q (all: %v)", id, k, e.Labels[k], v, e.Labels)
 			}
 		}
-		key := LabelString(EventLabels(service, &ev))
+		key := LabelString(EventLabels(service, MetaOf(&ev)))
 		if prev, ok := lastInStream[key]; ok && r.Seq <= prev {
 			t.Errorf("stream %s: event seq %d after seq %d: out of store order", key, r.Seq, prev)
 		}
@@ -335,13 +335,13 @@ func TestForwarderLokiRestart(t *testing.T) {
 
 func TestLabelsSortedAndLowCardinality(t *testing.T) {
 	ev := &event.Event{ID: "x", Project: "p", ToolName: "Bash", EventType: "command_execution", HookEvent: "PreToolUse", SessionID: "s"}
-	got := LabelString(EventLabels("svc", ev))
+	got := LabelString(EventLabels("svc", MetaOf(ev)))
 	want := `{event="command_execution", hook_event="PreToolUse", project="p", service="svc", stream="events", tool="Bash"}`
 	if got != want {
 		t.Errorf("labels = %s, want %s", got, want)
 	}
 	names := []string{}
-	for _, l := range EventMetadata(ev) {
+	for _, l := range EventMetadata(MetaOf(ev)) {
 		names = append(names, l.Name)
 	}
 	sort.Strings(names)
@@ -369,4 +369,19 @@ func metricValue(t testing.TB, c prometheus.Collector) float64 {
 		}
 	}
 	return sum
+}
+
+func TestToolUseID(t *testing.T) {
+	for _, tc := range []struct{ name, line, want string }{
+		{"top level", `{"id":"1","tool_use_id":"toolu_01","action_details":{"input":{"tool_use_id":"inner"}}}`, "toolu_01"},
+		{"only nested", `{"id":"1","action_details":{"input":{"tool_use_id":"inner"}}}`, ""},
+		{"absent", `{"id":"1"}`, ""},
+		{"escaped", `{"id":"1","tool_use_id":"a\"b","action_details":{}}`, `a"b`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := toolUseID([]byte(tc.line)); got != tc.want {
+				t.Errorf("toolUseID = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }

@@ -40,8 +40,8 @@ type Record struct {
 // structured metadata.
 type EventMeta struct {
 	ID, Project, SessionID, ToolName, ToolUseID, EventType, HookEvent string
-	Host, User, AgentID                                                 string
-	Time                                                                time.Time
+	Host, User, AgentID                                               string
+	Time                                                              time.Time
 }
 
 // MetaOf returns the label fields of ev.

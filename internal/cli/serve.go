@@ -198,6 +198,14 @@ func retentionLoop(ctx context.Context, st *store.Store, c config.Store, log *sl
 		} else if n > 0 {
 			log.Info("retention removed old events", "deleted", n)
 		}
+		if age > 0 {
+			// Alerts go with their evidence.
+			if n, err := st.PruneAlerts(ctx, time.Now().Add(-age)); err != nil && ctx.Err() == nil {
+				log.Error("alert retention failed", "err", err.Error())
+			} else if n > 0 {
+				log.Info("retention removed old alerts", "deleted", n)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return

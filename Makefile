@@ -56,7 +56,7 @@ loki:
 # The web UI (web/, owned by the UI work): Vite + TypeScript build into
 # internal/server/ui/dist, which is committed so `go build` needs no npm.
 ui:
-	cd web && npm ci --no-audit --no-fund && npm run build
+	cd web && npm install --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf bin

@@ -106,9 +106,12 @@ type token struct {
 type trigger struct {
 	prefix string
 	fold   bool // compared case-insensitively (prefix is lower case)
-	at     func(r *Redactor, s string, i int, t *trigger) (match, bool, int)
-	tok    *token
-	prio   int
+	// at examines position i, appends any secrets found to ms, and
+	// returns the position before which this trigger group need not look
+	// again.
+	at   func(r *Redactor, s string, i int, t *trigger, ms *[]match) int
+	tok  *token
+	prio int
 }
 
 // Redactor is built once and safe for concurrent use.
@@ -152,7 +155,7 @@ func New() *Redactor {
 		}
 		prio++
 	}
-	add := func(at func(*Redactor, string, int, *trigger) (match, bool, int), fold bool, prefixes ...string) {
+	add := func(at func(*Redactor, string, int, *trigger, *[]match) int, fold bool, prefixes ...string) {
 		for _, p := range prefixes {
 			r.add(&trigger{prefix: p, fold: fold, at: at, prio: prio})
 		}
@@ -249,15 +252,14 @@ func (r *Redactor) String(s string) (string, []string) {
 			} else if !strings.HasPrefix(s[i:], t.prefix) {
 				continue
 			}
-			m, ok, next := t.at(r, s, i, t)
+			n := len(ms)
+			next := t.at(r, s, i, t, &ms)
 			if next > skip[t.prio] {
 				skip[t.prio] = next
 			}
-			if ok {
-				m.prio = t.prio
-				ms = append(ms, m)
+			for _, m := range ms[n:] {
 				if m.kind == KindPrivateKey {
-					blockEnd = m.end
+					blockEnd = max(blockEnd, m.end)
 				}
 			}
 		}
@@ -279,36 +281,37 @@ func run(s string, i int, cs *charset, limit int) int {
 }
 
 // tokenAt matches prefix tokens.
-func (r *Redactor) tokenAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) tokenAt(s string, i int, t *trigger, ms *[]match) int {
 	tk := t.tok
 	if i > 0 && r.word[s[i-1]] {
-		return match{}, false, i + 1 // \b before the prefix
+		return i + 1 // \b before the prefix
 	}
 	start := i + len(t.prefix)
 	end := run(s, start, tk.cs, tk.max+1)
 	n := end - start
 	if n > tk.max {
 		if !tk.cut {
-			return match{}, false, end
+			return end
 		}
 		end = start + tk.max
 		n = tk.max
 	}
 	if n < tk.min {
-		return match{}, false, end
+		return end
 	}
 	if tk.boundary && end < len(s) && r.word[s[end]] {
-		return match{}, false, end
+		return end
 	}
 	tokStr := s[i:end]
 	if tk.trim != nil {
 		trimmed, ok := tk.trim(tokStr)
 		if !ok {
-			return match{}, false, end
+			return end
 		}
 		end = i + len(trimmed)
 	}
-	return match{start: i, end: end, kind: tk.kind}, true, end
+	*ms = append(*ms, match{start: i, end: end, kind: tk.kind, prio: t.prio})
+	return end
 }
 
 // trimJWT accepts header.payload.signature with base64url JSON header and
@@ -323,11 +326,11 @@ func trimJWT(t string) (string, bool) {
 
 // privateKeyAt matches a PEM private key block through its END line, or to
 // the end of s when the block was cut.
-func (r *Redactor) privateKeyAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) privateKeyAt(s string, i int, t *trigger, ms *[]match) int {
 	hdr := i + len(t.prefix)
 	e := strings.Index(s[hdr:min(len(s), hdr+80)], "-----")
 	if e < 0 || !strings.Contains(s[hdr:hdr+e], "PRIVATE KEY") {
-		return match{}, false, hdr
+		return hdr
 	}
 	end := len(s)
 	if j := strings.Index(s[hdr+e:], "-----END "); j >= 0 {
@@ -338,11 +341,12 @@ func (r *Redactor) privateKeyAt(s string, i int, t *trigger) (match, bool, int) 
 			end = j
 		}
 	}
-	return match{start: i, end: end, kind: KindPrivateKey}, true, end
+	*ms = append(*ms, match{start: i, end: end, kind: KindPrivateKey, prio: t.prio})
+	return end
 }
 
 // slackHookAt redacts the path of a Slack incoming webhook URL.
-func (r *Redactor) slackHookAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) slackHookAt(s string, i int, t *trigger, ms *[]match) int {
 	p := i + len(t.prefix)
 	for _, kind := range []string{"services/", "workflows/", "triggers/"} {
 		if strings.HasPrefix(s[p:], kind) {
@@ -352,19 +356,20 @@ func (r *Redactor) slackHookAt(s string, i int, t *trigger) (match, bool, int) {
 				end++
 			}
 			if end-st >= 8 {
-				return match{start: st, end: end, kind: KindSlackWebhook}, true, end
+				*ms = append(*ms, match{start: st, end: end, kind: KindSlackWebhook, prio: t.prio})
+				return end
 			}
-			return match{}, false, end
+			return end
 		}
 	}
-	return match{}, false, p
+	return p
 }
 
 // urlCredAt redacts the password of scheme://user:password@host.
-func (r *Redactor) urlCredAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) urlCredAt(s string, i int, t *trigger, ms *[]match) int {
 	// a scheme must precede ://
 	if i == 0 || !(r.word[s[i-1]] || s[i-1] == '+' || s[i-1] == '.' || s[i-1] == '-') {
-		return match{}, false, i + 3
+		return i + 3
 	}
 	p := i + 3
 	colon, at := -1, -1
@@ -385,18 +390,19 @@ func (r *Redactor) urlCredAt(s string, i int, t *trigger) (match, bool, int) {
 	if colon < 0 || at < 0 || colon+1 >= at {
 		// the authority part was read up to j; a later "://" inside it
 		// cannot start a URL with credentials that ends past j
-		return match{}, false, max(p, j-8)
+		return max(p, j-8)
 	}
-	return match{start: colon + 1, end: at, kind: KindURLCredentials}, true, at
+	*ms = append(*ms, match{start: colon + 1, end: at, kind: KindURLCredentials, prio: t.prio})
+	return at
 }
 
 // authSchemes may precede the credential in an Authorization header.
 var authSchemes = []string{"bearer", "basic", "token", "digest", "negotiate", "bot", "sso-key", "apikey", "aws4-hmac-sha256"}
 
 // authAt redacts the credential of Authorization-style headers.
-func (r *Redactor) authAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) authAt(s string, i int, t *trigger, ms *[]match) int {
 	if i > 0 && r.word[s[i-1]] {
-		return match{}, false, i + 1
+		return i + 1
 	}
 	p := i + len(t.prefix)
 	if p < len(s) && (s[p] == '"' || s[p] == '\'') {
@@ -404,7 +410,7 @@ func (r *Redactor) authAt(s string, i int, t *trigger) (match, bool, int) {
 	}
 	p = skipBlanks(s, p)
 	if p >= len(s) || (s[p] != ':' && s[p] != '=') {
-		return match{}, false, p
+		return p
 	}
 	p = skipBlanks(s, p+1)
 	if p < len(s) && (s[p] == '"' || s[p] == '\'') {
@@ -422,9 +428,10 @@ func (r *Redactor) authAt(s string, i int, t *trigger) (match, bool, int) {
 	}
 	v := s[p:end]
 	if len(v) < 4 || strings.HasPrefix(v, markerPrefix) || v[0] == '$' || v[0] == '<' || v[0] == '{' {
-		return match{}, false, end
+		return end
 	}
-	return match{start: p, end: end, kind: KindAuthorization}, true, end
+	*ms = append(*ms, match{start: p, end: end, kind: KindAuthorization, prio: t.prio})
+	return end
 }
 
 func skipBlanks(s string, p int) int {
@@ -465,33 +472,34 @@ func wordValue(s string, p, limit int) (st, en, next int) {
 }
 
 // mysqlAt redacts -p<password> given to a MySQL/MariaDB client.
-func (r *Redactor) mysqlAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) mysqlAt(s string, i int, t *trigger, ms *[]match) int {
 	if i > 0 && !strings.ContainsRune(" \t\n;&|(/\"'", rune(s[i-1])) {
-		return match{}, false, i + 1
+		return i + 1
 	}
 	p := i + len(t.prefix)
 	for p < len(s) && (s[p] >= 'a' && s[p] <= 'z' || s[p] == '-') {
 		p++ // mysqldump, mariadb-dump, ...
 	}
 	if p < len(s) && s[p] != ' ' && s[p] != '\t' {
-		return match{}, false, p
+		return p
 	}
 	end := commandEnd(s, p)
 	for j := p; j+2 < end; j++ {
 		if (s[j] == ' ' || s[j] == '\t') && s[j+1] == '-' && s[j+2] == 'p' {
-			st, en, _ := wordValue(s, j+3, end)
+			st, en, next := wordValue(s, j+3, end)
 			v := s[st:en]
-			if v == "" || v[0] == ' ' || strings.HasPrefix(v, markerPrefix) {
+			if v == "" || strings.HasPrefix(v, markerPrefix) {
 				continue
 			}
-			return match{start: st, end: en, kind: KindMySQLPassword}, true, en
+			*ms = append(*ms, match{start: st, end: en, kind: KindMySQLPassword, prio: t.prio})
+			j = max(j, next-1)
 		}
 	}
-	return match{}, false, end
+	return end
 }
 
 // sshpassAt redacts sshpass -p PASSWORD.
-func (r *Redactor) sshpassAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) sshpassAt(s string, i int, t *trigger, ms *[]match) int {
 	end := commandEnd(s, i)
 	p := skipBlanks(s, i+len(t.prefix))
 	for p < end && s[p] == '-' {
@@ -502,22 +510,23 @@ func (r *Redactor) sshpassAt(s string, i int, t *trigger) (match, bool, int) {
 			}
 			st, en, _ := wordValue(s, vp, end)
 			if en > st && !strings.HasPrefix(s[st:en], markerPrefix) {
-				return match{start: st, end: en, kind: KindPassword}, true, en
+				*ms = append(*ms, match{start: st, end: en, kind: KindPassword, prio: t.prio})
+				return en
 			}
-			return match{}, false, end
+			return end
 		}
 		for p < end && s[p] != ' ' && s[p] != '\t' {
 			p++
 		}
 		p = skipBlanks(s, p)
 	}
-	return match{}, false, end
+	return end
 }
 
 // curlUserAt redacts the password of curl -u user:password.
-func (r *Redactor) curlUserAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) curlUserAt(s string, i int, t *trigger, ms *[]match) int {
 	if i > 0 && r.word[s[i-1]] {
-		return match{}, false, i + 1
+		return i + 1
 	}
 	end := commandEnd(s, i)
 	for j := i + len(t.prefix); j < end; j++ {
@@ -538,17 +547,18 @@ func (r *Redactor) curlUserAt(s string, i int, t *trigger) (match, bool, int) {
 		st, en, _ := wordValue(s, p, end)
 		c := strings.IndexByte(s[st:en], ':')
 		if c <= 0 || st+c+1 >= en || strings.HasPrefix(s[st+c+1:en], markerPrefix) {
-			return match{}, false, end
+			return end
 		}
-		return match{start: st + c + 1, end: en, kind: KindPassword}, true, en
+		*ms = append(*ms, match{start: st + c + 1, end: en, kind: KindPassword, prio: t.prio})
+		return en
 	}
-	return match{}, false, end
+	return end
 }
 
 // kvAt examines the identifier around a secret word (pass, pwd, secret,
 // token, key) and, when it names a secret and is assigned a value, redacts
 // the value: KEY=v, "key": "v", key: v, --key v, --key=v, key => v.
-func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 	ks := i
 	for ks > 0 && r.keyChar[s[ks-1]] && i-ks < 256 {
 		ks--
@@ -558,12 +568,12 @@ func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
 		ke++
 	}
 	if ks > 0 && r.keyChar[s[ks-1]] || ke < len(s) && r.keyChar[s[ke]] {
-		return match{}, false, ke // an identifier too long to be a key
+		return ke // an identifier too long to be a key
 	}
 	key := s[ks:ke]
 	flag := strings.HasPrefix(key, "-")
 	if flag && ks > 0 && !strings.ContainsRune(" \t\n\"'", rune(s[ks-1])) {
-		return match{}, false, ke
+		return ke
 	}
 	var kind string
 	if flag {
@@ -572,7 +582,7 @@ func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
 		kind = classifyKey(strings.TrimRight(key, ".-"))
 	}
 	if kind == "" {
-		return match{}, false, ke
+		return ke
 	}
 	p := ke
 	if !flag && ks > 0 && (s[ks-1] == '"' || s[ks-1] == '\'') && p < len(s) && s[p] == s[ks-1] {
@@ -584,7 +594,7 @@ func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
 		p += 2
 	case p < len(s) && (s[p] == '=' || s[p] == ':'):
 		if s[p] == ':' && strings.HasPrefix(s[p:], "://") {
-			return match{}, false, ke
+			return ke
 		}
 		p++
 	case flag && p > ke:
@@ -592,11 +602,11 @@ func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
 	case p > ke && kind == KindPassword && netrc(s[max(0, ks-1024):min(len(s), ke+256)]):
 		// .netrc: machine h login u password VALUE
 	default:
-		return match{}, false, ke
+		return ke
 	}
 	p = skipBlanks(s, p)
 	if p >= len(s) {
-		return match{}, false, ke
+		return ke
 	}
 	var st, en int
 	envLine := false
@@ -638,15 +648,16 @@ func (r *Redactor) kvAt(s string, i int, t *trigger) (match, bool, int) {
 	v := s[st:en]
 	if envLine {
 		if !secretEnvValue(v) {
-			return match{}, false, next
+			return next
 		}
 	} else if !secretValue(v) {
-		return match{}, false, next
+		return next
 	}
 	if kind == KindSecretVar && isAWSSecretKey(key) {
 		kind = KindAWSSecretKey
 	}
-	return match{start: st, end: en, kind: kind}, true, next
+	*ms = append(*ms, match{start: st, end: en, kind: kind, prio: t.prio})
+	return next
 }
 
 // lineStart reports whether the key at ks starts a line, optionally after
@@ -669,9 +680,9 @@ func netrc(s string) bool {
 
 // echoPipeAt redacts a password echoed into su or sudo -S:
 // echo 'toor' | su - root -c ..., printf 'pw\n' | sudo -S cmd.
-func (r *Redactor) echoPipeAt(s string, i int, t *trigger) (match, bool, int) {
+func (r *Redactor) echoPipeAt(s string, i int, t *trigger, ms *[]match) int {
 	if i > 0 && r.word[s[i-1]] {
-		return match{}, false, i + 1
+		return i + 1
 	}
 	end := min(len(s), i+4096)
 	if nl := strings.IndexByte(s[i:end], '\n'); nl >= 0 {
@@ -687,7 +698,7 @@ func (r *Redactor) echoPipeAt(s string, i int, t *trigger) (match, bool, int) {
 	st, en, next := wordValue(s, p, end)
 	q := skipBlanks(s, next)
 	if q >= end || s[q] != '|' || q+1 < end && s[q+1] == '|' {
-		return match{}, false, max(next, i+len(t.prefix))
+		return max(next, i+len(t.prefix))
 	}
 	q = skipBlanks(s, q+1)
 	rest := s[q:end]
@@ -704,9 +715,10 @@ func (r *Redactor) echoPipeAt(s string, i int, t *trigger) (match, bool, int) {
 	}
 	v := strings.TrimSuffix(s[st:en], "\\n")
 	if !target || len(v) == 0 || strings.HasPrefix(v, markerPrefix) {
-		return match{}, false, max(next, i+len(t.prefix))
+		return max(next, i+len(t.prefix))
 	}
-	return match{start: st, end: st + len(v), kind: KindPassword}, true, en
+	*ms = append(*ms, match{start: st, end: st + len(v), kind: KindPassword, prio: t.prio})
+	return en
 }
 
 // isAWSSecretKey recognises aws_secret_access_key and friends.

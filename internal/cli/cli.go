@@ -56,6 +56,9 @@ func commands() map[string]command {
 		"alerts":     {"show, count and acknowledge alerts (show, stats, ack)", runAlerts},
 		"rules":      {"list, validate and test detection rules", runRules},
 		"replay":     {"run raw hook payload files through the rules offline", runReplay},
+		"query":      {"search stored events (flags and/or a LogQL query)", runQuery},
+		"tail":       {"print the latest events; -f follows new ones", runTail},
+		"verify":     {"check the store's hash chain and name the first bad row", runVerify},
 	}
 }
 

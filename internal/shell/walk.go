@@ -33,6 +33,8 @@ type walker struct {
 	// deeply nested $(...) are resolved in linear time.
 	static map[*syntax.CmdSubst]staticOut
 	seen   map[string]struct{}
+	// aliases defined earlier in the command (alias x='rm -rf').
+	aliases map[string]string
 	// remote is > 0 while walking a command that runs on another host.
 	remote int
 	// cwd is the directory relative paths resolve against: Options.Cwd,

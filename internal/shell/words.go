@@ -59,6 +59,29 @@ func (w *walker) part(b *strings.Builder, p syntax.WordPart, f frame, r *arg, in
 				r.dyn = true
 				return
 			}
+			if name == "IFS" {
+				// unset IFS splits on blanks: cat${IFS}/etc/passwd
+				b.WriteByte(' ')
+				r.dyn = true
+				return
+			}
+		}
+		if name, def, ok := defaultParam(p); ok {
+			// ${CMD:-rm}: the default applies unless CMD was assigned
+			if v, ok := w.vars[name]; ok && (v != "" || p.Exp.Op == syntax.DefaultUnset) {
+				b.WriteString(v)
+			} else if def != nil {
+				var dr arg
+				dr.lit = true
+				for _, q := range def.Parts {
+					w.part(b, q, f, &dr, inDbl)
+				}
+				if !dr.lit {
+					r.lit = false
+				}
+			}
+			r.dyn = true
+			return
 		}
 		b.WriteString(f.text(p))
 		r.lit = false
@@ -84,6 +107,17 @@ func simpleParam(p *syntax.ParamExp) (string, bool) {
 		return "", false
 	}
 	return p.Param.Value, true
+}
+
+// defaultParam matches ${name-word} and ${name:-word}.
+func defaultParam(p *syntax.ParamExp) (string, *syntax.Word, bool) {
+	if p.Param == nil || p.Exp == nil || p.Excl || p.Length || p.Index != nil || p.Slice != nil || p.Repl != nil {
+		return "", nil, false
+	}
+	if p.Exp.Op != syntax.DefaultUnset && p.Exp.Op != syntax.DefaultUnsetOrNull {
+		return "", nil, false
+	}
+	return p.Param.Value, p.Exp.Word, true
 }
 
 // unescapeLit removes backslash quoting from a literal as the shell would.
@@ -329,6 +363,7 @@ func obfuscatedName(a arg) bool {
 // follows the commands it runs in turn (bash -c, eval, su -c, ssh, watch,
 // find -exec, a here-doc fed to a shell).
 func (w *walker) exec(args []arg, env []string, redirs []Redirect, stdin *string, f frame) int {
+	args = w.expandCommandWord(args)
 	for len(args) > 0 && args[0].lit && w.steps < maxSteps {
 		w.steps++
 		name := baseName(args[0].val)
@@ -363,7 +398,7 @@ func (w *walker) exec(args []arg, env []string, redirs []Redirect, stdin *string
 	}
 	if cmd.lit {
 		p.Name = baseName(cmd.val)
-		p.Obfuscated = obfuscatedName(cmd)
+		p.Obfuscated = obfuscatedName(cmd) || strings.ContainsAny(p.Name, "*?[")
 	}
 	if cmd.raw != p.Path {
 		p.Raw = capString(cmd.raw, maxArgBytes)
@@ -375,10 +410,60 @@ func (w *walker) exec(args []arg, env []string, redirs []Redirect, stdin *string
 	prog := &w.a.Programs[k]
 	w.fileFacts(prog, args)
 	w.follow(prog, args, stdin)
-	if n := w.a.Programs[k].Name; n == "cd" || n == "pushd" {
+	switch n := w.a.Programs[k].Name; n {
+	case "cd", "pushd":
 		w.chdir(w.a.Programs[k].Args)
+	case "alias":
+		for _, a := range w.a.Programs[k].Args {
+			if eq := strings.IndexByte(a, '='); eq > 0 {
+				if w.aliases == nil {
+					w.aliases = map[string]string{}
+				}
+				if len(w.aliases) < 256 {
+					w.aliases[a[:eq]] = a[eq+1:]
+				}
+			}
+		}
 	}
 	return k
+}
+
+// expandCommandWord applies what bash does to a command word before
+// running it and that hides the name: brace expansion ({rm,-rf,/} runs
+// rm -rf /) and aliases defined earlier in the same command.
+func (w *walker) expandCommandWord(args []arg) []arg {
+	for range 4 { // alias chains, bounded
+		if len(args) == 0 || !args[0].lit {
+			return args
+		}
+		a0 := args[0]
+		if !a0.dq && len(a0.val) > 2 && a0.val[0] == '{' && a0.val[len(a0.val)-1] == '}' &&
+			strings.Contains(a0.val, ",") && !strings.ContainsAny(a0.val, " \t") && strings.Count(a0.val, "{") == 1 {
+			parts := strings.Split(a0.val[1:len(a0.val)-1], ",")
+			out := make([]arg, 0, len(parts)+len(args)-1)
+			for _, pt := range parts {
+				if pt != "" {
+					out = append(out, arg{val: pt, raw: a0.raw, lit: true, dyn: true})
+				}
+			}
+			return append(out, args[1:]...)
+		}
+		if w.aliases == nil {
+			return args
+		}
+		v, ok := w.aliases[a0.val]
+		if !ok || a0.dq {
+			return args
+		}
+		words := splitWords(v)
+		for i := range words {
+			words[i].dyn = true
+			words[i].raw = a0.raw
+		}
+		args = append(words, args[1:]...)
+		delete(w.aliases, a0.val) // bash does not expand an alias inside itself
+	}
+	return args
 }
 
 // follow parses the commands a program runs from its arguments or stdin.

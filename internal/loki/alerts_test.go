@@ -13,7 +13,7 @@ import (
 func TestAlertNotifier(t *testing.T) {
 	t.Parallel()
 	lk := sharedLoki(t)
-	c := testClient(t, lk.url(), FormatProtobuf)
+	c := testClient(t, lk.URL(), FormatProtobuf)
 	service := "vigil-alerts"
 	an := NewAlertNotifier(c, service)
 	now := time.Now().Truncate(time.Second)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/loki/lokitest"
 )
 
 // backlogEvents returns n events shaped like real ones (the corpus,
@@ -46,7 +47,7 @@ func TestBacklogDrain(t *testing.T) {
 			t.Fatalf("VIGIL_LOKI_BACKLOG=%q: want a positive count", v)
 		}
 	}
-	lk := newLoki(t)
+	lk := lokitest.New(t)
 	service := "vigil-backlog"
 	st := openStore(t)
 	start := time.Now().Add(-10 * time.Minute)
@@ -57,15 +58,14 @@ func TestBacklogDrain(t *testing.T) {
 	// Loki is down: the forwarder runs with the production defaults and
 	// fails, backing off.
 	rf := startForwarder(t, ForwarderOptions{
-		Client: testClient(t, lk.url(), FormatProtobuf), Source: StoreSource{st}, Service: service,
+		Client: testClient(t, lk.URL(), FormatProtobuf), Source: StoreSource{st}, Service: service,
 		MinBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second, BatchWait: time.Second,
 	})
 	time.Sleep(3 * time.Second)
 	if cp := checkpointOf(t, st); cp != 0 {
 		t.Fatalf("checkpoint %d while Loki is down", cp)
 	}
-	lk.start(t)
-	t.Cleanup(lk.stop)
+	lk.Start(t)
 	back := time.Now()
 	waitDrained(t, st, 120*time.Second)
 	drain := time.Since(back)
@@ -75,6 +75,6 @@ func TestBacklogDrain(t *testing.T) {
 		t.Errorf("backlog drained in %s, want within 60s", drain)
 	}
 	t0 = time.Now()
-	verifyExactlyOnce(t, testClient(t, lk.url(), FormatProtobuf), service, st, start.Add(-time.Minute))
+	verifyExactlyOnce(t, testClient(t, lk.URL(), FormatProtobuf), service, st, start.Add(-time.Minute))
 	t.Logf("verified in %s", time.Since(t0).Round(time.Millisecond))
 }

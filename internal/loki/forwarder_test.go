@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/loki/lokitest"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
@@ -253,7 +254,7 @@ func TestForwarderRoundTrip(t *testing.T) {
 			evs := genEvents("rt-"+format, 1200, base)
 			appendEvents(t, st, evs)
 			rf := startForwarder(t, ForwarderOptions{
-				Client: testClient(t, lk.url(), format), Source: StoreSource{st},
+				Client: testClient(t, lk.URL(), format), Source: StoreSource{st},
 				Service: service, MaxBatchEvents: 300,
 			})
 			waitDrained(t, st, 60*time.Second)
@@ -261,7 +262,7 @@ func TestForwarderRoundTrip(t *testing.T) {
 			appendEvents(t, st, genEvents("rt2-"+format, 50, time.Now()))
 			waitDrained(t, st, 30*time.Second)
 			rf.stop()
-			verifyExactlyOnce(t, testClient(t, lk.url(), FormatProtobuf), service, st, base.Add(-time.Minute))
+			verifyExactlyOnce(t, testClient(t, lk.URL(), FormatProtobuf), service, st, base.Add(-time.Minute))
 			if got := metricValue(t, rf.f.m.pushed); got != 1250 {
 				t.Errorf("vigil_loki_events_pushed_total = %v, want 1250", got)
 			}
@@ -282,7 +283,7 @@ func TestForwarderResume(t *testing.T) {
 	st := openStore(t)
 	base := time.Now().Add(-5 * time.Minute).Truncate(time.Millisecond)
 	appendEvents(t, st, genEvents("res1", 400, base))
-	c := testClient(t, lk.url(), FormatProtobuf)
+	c := testClient(t, lk.URL(), FormatProtobuf)
 	rf := startForwarder(t, ForwarderOptions{Client: c, Source: StoreSource{st}, Service: service, MaxBatchEvents: 100})
 	waitDrained(t, st, 30*time.Second)
 	rf.stop()
@@ -306,24 +307,22 @@ func TestForwarderResume(t *testing.T) {
 // same ports and data dir and checks Loki ends up with every event once.
 func TestForwarderLokiRestart(t *testing.T) {
 	t.Parallel()
-	lk := newLoki(t)
-	lk.start(t)
-	t.Cleanup(lk.stop)
+	lk := lokitest.Start(t)
 	service := "vigil-restart"
 	st := openStore(t)
 	base := time.Now().Add(-20 * time.Minute).Truncate(time.Millisecond)
 	appendEvents(t, st, genEvents("rs1", 6000, base))
-	c := testClient(t, lk.url(), FormatProtobuf)
+	c := testClient(t, lk.URL(), FormatProtobuf)
 	rf := startForwarder(t, ForwarderOptions{Client: c, Source: StoreSource{st}, Service: service, MaxBatchEvents: 100})
 	waitFor(t, 60*time.Second, "forwarder to be mid-way", func() bool { return checkpointOf(t, st) >= 1500 })
-	lk.kill()
+	lk.Kill()
 	down := checkpointOf(t, st)
 	appendEvents(t, st, genEvents("rs2", 1000, base.Add(10*time.Minute)))
 	time.Sleep(time.Second)
 	if cp := checkpointOf(t, st); cp > down+100 {
 		t.Fatalf("checkpoint moved from %d to %d while Loki was down", down, cp)
 	}
-	lk.start(t)
+	lk.Start(t)
 	waitDrained(t, st, 90*time.Second)
 	rf.stop()
 	verifyExactlyOnce(t, c, service, st, base.Add(-time.Minute))

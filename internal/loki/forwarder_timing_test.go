@@ -23,7 +23,7 @@ func BenchmarkForwarderThroughput(b *testing.B) {
 	lk := sharedLoki(b)
 	st := openStore(b)
 	appendEvents(b, st, backlogEvents(b, "bench", n, time.Now().Add(-5*time.Minute), 5*time.Minute))
-	c := testClient(b, lk.url(), FormatProtobuf)
+	c := testClient(b, lk.URL(), FormatProtobuf)
 	i := 0
 	var total time.Duration
 	b.ReportAllocs()

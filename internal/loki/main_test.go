@@ -4,6 +4,9 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/loki/lokitest"
 )
 
 // shared is the Loki most tests use: one process per test binary, as each
@@ -12,11 +15,11 @@ import (
 // polls the rules directory and evaluates every second.
 var shared struct {
 	once sync.Once
-	srv  *lokiServer
+	srv  *lokitest.Server
 	err  error
 }
 
-func sharedLoki(t testing.TB) *lokiServer {
+func sharedLoki(t testing.TB) *lokitest.Server {
 	t.Helper()
 	shared.once.Do(func() {
 		dir, err := os.MkdirTemp("", "vigil-loki-test-")
@@ -24,12 +27,12 @@ func sharedLoki(t testing.TB) *lokiServer {
 			shared.err = err
 			return
 		}
-		s, err := prepareLoki(dir, "-ruler.evaluation-interval=1s", "-ruler.poll-interval=1s")
+		s, err := lokitest.Prepare(dir, "-ruler.evaluation-interval=1s", "-ruler.poll-interval=1s")
 		if err != nil {
 			shared.err = err
 			return
 		}
-		if err := s.run(); err != nil {
+		if err := s.Run(); err != nil {
 			shared.err = err
 			return
 		}
@@ -44,8 +47,39 @@ func sharedLoki(t testing.TB) *lokiServer {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared.srv != nil {
-		shared.srv.stop()
-		os.RemoveAll(shared.srv.dir)
+		shared.srv.Stop()
+		os.RemoveAll(shared.srv.Dir())
 	}
 	os.Exit(code)
+}
+
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := lokitest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func testClient(t testing.TB, url string, format string) *Client {
+	t.Helper()
+	c, err := NewClient(ClientOptions{URL: url, Format: format, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", timeout, what)
 }

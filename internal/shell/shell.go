@@ -74,8 +74,10 @@ type Program struct {
 
 // Redirect is one redirection such as "> out.txt" or ">& /dev/tcp/h/1".
 type Redirect struct {
-	Op     string `json:"op"`     // ">", ">>", "<", ">&", "&>", "<<", "<<<", "<>"
-	Target string `json:"target"` // file or fd word; here-doc bodies are not targets
+	Op string `json:"op"` // ">", ">>", "<", ">&", "&>", "<<", "<<<", "<>"
+	// Target is the file or fd word; for "<<" the delimiter (the body is
+	// in Analysis.HereDocs), for "<<<" the here-string itself (capped).
+	Target string `json:"target"`
 	FD     int    `json:"fd"`     // the fd being redirected (default 1 for >, 0 for <)
 }
 
@@ -100,6 +102,11 @@ type Analysis struct {
 	// (NAME=value from bare assignments and export/declare/local), e.g.
 	// HISTFILE=/dev/null. Values are resolved like arguments.
 	Assigns []string `json:"assigns,omitempty"`
+	// Decoded holds payloads decoded statically (base64 -d, xxd -r -p,
+	// printf escapes) anywhere in the command, whether or not they were
+	// fed to a shell: "echo <b64> | base64 -d > x.py" keeps the script
+	// here. Capped like HereDocs.
+	Decoded []string `json:"decoded,omitempty"`
 	// HereDocs holds here-doc and here-string bodies (capped), so rules can
 	// look for scripts written by "cat > x.sh <<EOF".
 	HereDocs []string `json:"heredocs,omitempty"`

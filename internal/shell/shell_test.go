@@ -53,6 +53,7 @@ type parseCase struct {
 	obfusc    []string // programs whose Obfuscated must be true
 	env       map[string][]string
 	heredocs  []string
+	decoded   []string
 	parseErr  bool
 	truncated bool
 }
@@ -88,6 +89,7 @@ func (c parseCase) check(t *testing.T, a *Analysis) {
 	sub("writes", a.Writes, c.writes)
 	sub("paths", a.Paths, c.paths)
 	sub("heredocs", a.HereDocs, c.heredocs)
+	sub("decoded", a.Decoded, c.decoded)
 	for _, p := range c.notPaths {
 		if slices.Contains(a.Paths, p) {
 			t.Errorf("paths = %q, must not contain %q", a.Paths, p)
@@ -275,6 +277,10 @@ func TestParseObfuscation(t *testing.T) {
 		{name: "here-string to sh", cmd: `sh <<< "rm -rf ~"`, progs: []string{"sh", "rm@1{sh stdin}"}},
 		{name: "cat heredoc pipe sh", cmd: "cat <<EOF | sh\nid\nEOF", progs: []string{"cat", "sh", "id@1{sh stdin}"}},
 		{name: "source stdin", cmd: "echo 'id' | source /dev/stdin", progs: []string{"echo", "source", "id@1{source stdin}"}},
+		{name: "decoded payload written to a file", cmd: "echo aW1wb3J0IG9z | base64 -d > /tmp/x.py && python3 /tmp/x.py",
+			progs: []string{"echo", "base64", "python3"}, decoded: []string{"import os"}, writes: []string{"/tmp/x.py"}, reads: []string{"/tmp/x.py"}},
+		{name: "decoded in substitution", cmd: `python3 -c "$(echo aW1wb3J0IG9z | base64 -d)"`, decoded: []string{"import os"}},
+		{name: "here-string target", cmd: `cat <<< "hello world"`, progs: []string{"cat"}, heredocs: []string{"hello world"}},
 		{name: "base64 encode is not decoded", cmd: "echo -n 'etl_user:local-dev-pass' | base64",
 			progs: []string{"echo", "base64"}},
 		{name: "undecodable payload", cmd: "echo '!!!' | base64 -d | sh", progs: []string{"echo", "base64", "sh"}},

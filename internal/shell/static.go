@@ -32,6 +32,9 @@ func (w *walker) staticSubst(cs *syntax.CmdSubst, f frame) (string, bool) {
 		w.inStatic++
 		r.out, r.via, r.ok = w.staticPipe(flattenPipe(cs.Stmts[0]), f)
 		w.inStatic--
+		if r.ok && len(r.via) > 0 {
+			w.addDecoded(r.out)
+		}
 	}
 	if w.static == nil {
 		w.static = map[*syntax.CmdSubst]staticOut{}
@@ -83,8 +86,9 @@ func (w *walker) staticStmt(st *syntax.Stmt, in *string, f frame) (string, strin
 			}
 			body := a.val + "\n"
 			in = &body
-		case syntax.DplOut, syntax.DplIn:
-			// 2>&1 and friends do not change stdout's content
+		case syntax.DplOut, syntax.DplIn, syntax.RdrOut, syntax.AppOut, syntax.RdrClob, syntax.RdrAll, syntax.AppAll:
+			// 2>&1 does not change what is produced; "> file" sends it to
+			// a file, which is still worth decoding
 		default:
 			return "", "", false
 		}

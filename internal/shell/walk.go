@@ -353,6 +353,14 @@ func (w *walker) pipeline(s *syntax.Stmt, f frame) {
 		}
 	}
 	w.a.Pipelines[pi].Programs = members
+	// Record what decoders in the pipeline produce from literal input.
+	for j := 1; j < len(stages); j++ {
+		if k := stageProg[j]; k >= 0 && isDecoder(&w.a.Programs[k]) {
+			if out, via, ok := w.staticPipe(stages[:j+1], f); ok && len(via) > 0 {
+				w.addDecoded(out)
+			}
+		}
+	}
 	// A shell reading the pipe runs whatever the stages before it print;
 	// when that is literal (echo, printf, base64 -d, xxd -r -p), run it
 	// through the parser as nested commands.
@@ -498,6 +506,7 @@ func (w *walker) redirects(rs []*syntax.Redirect, f frame) ([]Redirect, *string)
 			if r.Word != nil {
 				w.subs(r.Word, f)
 				body := w.word(r.Word, f).val
+				rd.Target = capString(body, maxArgBytes)
 				w.addHereDoc(body)
 				stdin = &body
 			}
@@ -536,6 +545,33 @@ func (w *walker) hdocBody(wd *syntax.Word, f frame, dash bool) string {
 		w.part(&b, p, f, &r, true)
 	}
 	return b.String()
+}
+
+// isDecoder reports base64 -d and xxd -r.
+func isDecoder(p *Program) bool {
+	switch p.Name {
+	case "base64":
+		return hasFlag(p.Args, "-d", "--decode", "-D")
+	case "xxd":
+		return hasFlag(p.Args, "-r")
+	}
+	return false
+}
+
+func (w *walker) addDecoded(s string) {
+	if s == "" || len(w.a.Decoded) >= maxHereDocs {
+		return
+	}
+	if len(s) > maxHereDocBytes {
+		s = s[:maxHereDocBytes]
+		w.a.Truncated = true
+	}
+	for _, d := range w.a.Decoded {
+		if d == s {
+			return
+		}
+	}
+	w.a.Decoded = append(w.a.Decoded, s)
 }
 
 func (w *walker) addHereDoc(body string) {

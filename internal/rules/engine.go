@@ -580,7 +580,7 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 		case old == "" && !hasHooks(text):
 			cf.Tags = append(cf.Tags, "claude_settings_without_hooks")
 		}
-		if strings.Contains(strings.ReplaceAll(text, " ", ""), `"disableAllHooks":true`) {
+		if compact := strings.Join(strings.Fields(text), ""); strings.Contains(compact, `"disableAllHooks":true`) || strings.Contains(compact, `"hooks":{}`) {
 			cf.Tags = append(cf.Tags, "claude_hooks_disabled")
 		}
 		return cf

@@ -170,10 +170,13 @@ func hostOf(w string, bare bool) string {
 			return strings.ToLower(rest)
 		}
 	}
-	if at := strings.IndexByte(w, '@'); at > 0 {
+	if at := strings.IndexByte(w, '@'); at > 0 && !strings.Contains(w[:at], "/") {
 		rest := w[at+1:]
-		if i := strings.IndexByte(rest, ':'); i > 0 && !strings.Contains(w[:at], "/") {
+		if i := strings.IndexByte(rest, ':'); i > 0 {
 			return strings.ToLower(rest[:i])
+		}
+		if bare {
+			w = rest // ssh user@host
 		}
 	}
 	if !bare {
@@ -192,9 +195,10 @@ func hostOf(w string, bare bool) string {
 	if net.ParseIP(h) != nil || h == "localhost" {
 		return strings.ToLower(h)
 	}
-	// A hostname needs a dot and a letter-only top-level label.
+	// A hostname needs a dot and a letter-only top-level label that is not
+	// a common file extension ("build.log" is a file).
 	i := strings.LastIndexByte(h, '.')
-	if i <= 0 || i == len(h)-1 {
+	if i <= 0 || i == len(h)-1 || fileExts[strings.ToLower(h[i+1:])] {
 		return ""
 	}
 	for _, c := range h[i+1:] {
@@ -206,6 +210,10 @@ func hostOf(w string, bare bool) string {
 	}
 	return strings.ToLower(h)
 }
+
+// fileExts are file extensions that are not top-level domains a command
+// would name.
+var fileExts = map[string]bool{"log": true, "txt": true, "json": true, "yaml": true, "yml": true, "md": true, "sh": true, "py": true, "js": true, "ts": true, "go": true, "rs": true, "tar": true, "gz": true, "tgz": true, "zip": true, "csv": true, "html": true, "xml": true, "conf": true, "cfg": true, "ini": true, "env": true, "pem": true, "key": true, "crt": true, "sql": true, "db": true, "lock": true, "toml": true, "out": true, "err": true, "pid": true, "sock": true, "tmp": true, "bak": true, "jsonl": true, "ndjson": true, "ipynb": true, "rb": true, "java": true, "c": true, "h": true, "cpp": true, "php": true, "pl": true, "lua": true, "css": true, "scss": true, "svg": true, "png": true, "jpg": true, "gif": true, "pdf": true, "bin": true, "exe": true, "so": true, "dylib": true, "whl": true, "jar": true, "war": true, "class": true, "map": true, "wasm": true}
 
 // isLocalHost reports whether host is this machine.
 func isLocalHost(h string) bool {

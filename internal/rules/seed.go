@@ -175,9 +175,9 @@ func (l *loader) seedPattern(v *yaml.Node, field string) cond {
 	}
 }
 
-// wordBounded puts \b around the alternatives of a pattern that is one
-// alternation group ("(?:sudo|su|chmod)"), where an alternative starts or
-// ends with a word character. The seed meant words: without this, su
+// wordBounded puts \b before the alternatives of a pattern that is one
+// alternation group ("(?:sudo|su|chmod)") when they start with a word
+// character, and after those that are a bare word. The seed meant words: without this, su
 // matches "summary" and nc matches "rsync".
 func wordBounded(re string) string {
 	var inner, open string
@@ -200,13 +200,15 @@ func wordBounded(re string) string {
 		if isWordByte(a[0]) {
 			a = `\b` + a
 		}
-		if isWordByte(a[len(a)-1]) && !strings.HasSuffix(a, `\s`) {
+		if bareWord.MatchString(alts[i]) {
 			a += `\b`
 		}
 		alts[i] = a
 	}
 	return open + strings.Join(alts, "|") + ")"
 }
+
+var bareWord = regexp.MustCompile(`^\w+$`)
 
 func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'

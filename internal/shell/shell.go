@@ -78,7 +78,7 @@ type Redirect struct {
 	// Target is the file or fd word; for "<<" the delimiter (the body is
 	// in Analysis.HereDocs), for "<<<" the here-string itself (capped).
 	Target string `json:"target"`
-	FD     int    `json:"fd"`     // the fd being redirected (default 1 for >, 0 for <)
+	FD     int    `json:"fd"` // the fd being redirected (default 1 for >, 0 for <)
 }
 
 // Pipeline is an ordered list of indexes into Analysis.Programs joined by |.

@@ -48,6 +48,11 @@ bench-hook: build
 detect: build
 	VIGIL_HOME=$$(mktemp -d) ./$(BIN) replay -q --score $(SHARED)/corpus/labels.json $(SHARED)/corpus/sessions
 
+# Score the rule engine on the labelled corpus (detection, false positives,
+# categories, latency).
+detect: build
+	./$(BIN) replay -q --score $(SHARED)/corpus/labels.json $(SHARED)/corpus/sessions/*.jsonl
+
 # Loki for the integration tests (owned by the Loki work): builds once into
 # ~/.cache/vigil and prints the binary path.
 loki:

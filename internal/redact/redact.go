@@ -189,6 +189,7 @@ func New() *Redactor {
 	add((*Redactor).authAt, true, "authorization", "x-api-key", "api-key", "apikey", "auth-token", "private-token", "access-token", "vault-token")
 	add((*Redactor).mysqlAt, true, "mysql", "mariadb")
 	add((*Redactor).sshpassAt, true, "sshpass")
+	add((*Redactor).clientPasswordAt, true, "docker", "podman", "nerdctl", "buildah", "skopeo", "helm", "redis-cli", "mongo", "sqlcmd")
 	add((*Redactor).curlUserAt, true, "curl")
 	add((*Redactor).echoPipeAt, true, "echo ", "printf ")
 	add((*Redactor).kvAt, true, "pass", "pwd", "secret", "token", "key")
@@ -492,6 +493,51 @@ func (r *Redactor) mysqlAt(s string, i int, t *trigger, ms *[]match) int {
 				continue
 			}
 			*ms = append(*ms, match{start: st, end: en, kind: KindMySQLPassword, prio: t.prio})
+			j = max(j, next-1)
+		}
+	}
+	return end
+}
+
+// clientPasswordAt redacts the password option of clients that take one
+// on the command line: docker/podman/helm ... login -p PW, redis-cli -a PW,
+// mongo -p PW, sqlcmd -P PW. (--password is handled with the other keys.)
+func (r *Redactor) clientPasswordAt(s string, i int, t *trigger, ms *[]match) int {
+	if i > 0 && !strings.ContainsRune(" \t\n;&|(/\"'", rune(s[i-1])) {
+		return i + 1
+	}
+	p := i + len(t.prefix)
+	for p < len(s) && (s[p] >= 'a' && s[p] <= 'z' || s[p] == '-') {
+		p++ // mongosh, helm-registry ...
+	}
+	if p < len(s) && s[p] != ' ' && s[p] != '\t' {
+		return p
+	}
+	end := commandEnd(s, p)
+	flag := byte('p')
+	switch strings.ToLower(t.prefix) {
+	case "redis-cli":
+		flag = 'a'
+	case "sqlcmd":
+		flag = 'P'
+	case "mongo":
+	default: // container tools: only their login subcommand
+		if !strings.Contains(s[p:end], " login") {
+			return end
+		}
+	}
+	for j := p; j+2 < end; j++ {
+		if (s[j] == ' ' || s[j] == '\t') && s[j+1] == '-' && s[j+2] == flag {
+			vp := j + 3
+			if vp < end && (s[vp] == ' ' || s[vp] == '\t') {
+				vp = skipBlanks(s, vp)
+			}
+			st, en, next := wordValue(s, vp, end)
+			v := s[st:en]
+			if v == "" || v[0] == '-' || strings.HasPrefix(v, markerPrefix) {
+				continue
+			}
+			*ms = append(*ms, match{start: st, end: en, kind: KindPassword, prio: t.prio})
 			j = max(j, next-1)
 		}
 	}

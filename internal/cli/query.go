@@ -39,6 +39,7 @@ func runQuery(ctx context.Context, env *Env, args []string) error {
 	limit := fs.Int("limit", 100, "show at most `N` events (0: all)")
 	format := fs.String("format", "table", "output `format`: table, json (one stored event line each) or csv")
 	order := fs.String("order", "newest", "`order`: newest or oldest first")
+	lokiURL := fs.String("loki", "", "run the LogQL query on the Loki at `URL` (query_range) instead of the local store")
 	fs.Usage = func() { fmt.Fprintln(env.Stderr, queryUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -48,6 +49,9 @@ func runQuery(ctx context.Context, env *Env, args []string) error {
 	}
 	if *limit < 0 {
 		return fmt.Errorf("%w: --limit must be >= 0", ErrUsage)
+	}
+	if *lokiURL != "" {
+		return runQueryLoki(ctx, env, *lokiURL, &qf, fs.Args(), *limit, *format, *order)
 	}
 	f, cfgPath, err := qf.filter(env, fs.Args())
 	if err != nil {

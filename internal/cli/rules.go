@@ -28,6 +28,8 @@ func runRules(ctx context.Context, env *Env, args []string) error {
 		return runRulesValidate(env, args[1:])
 	case "test":
 		return runRulesTest(env, args[1:])
+	case "export":
+		return runRulesExport(ctx, env, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprintln(env.Stdout, usage)
 		return nil

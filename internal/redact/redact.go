@@ -119,6 +119,10 @@ type Redactor struct {
 	// byFirst maps a byte to the triggers whose prefix starts with it; for
 	// fold triggers both cases are listed.
 	byFirst [256][]*trigger
+	// second[c] is the set of bytes that can follow c in some trigger
+	// prefix (both cases for fold triggers): a cheap filter before the
+	// triggers of c are tried.
+	second [256][4]uint64
 	word    *charset
 	keyChar *charset
 }
@@ -200,11 +204,27 @@ func New() *Redactor {
 }
 
 func (r *Redactor) add(t *trigger) {
-	c := t.prefix[0]
-	r.byFirst[c] = append(r.byFirst[c], t)
-	if t.fold && c >= 'a' && c <= 'z' {
-		r.byFirst[c-32] = append(r.byFirst[c-32], t)
+	firsts := []byte{t.prefix[0]}
+	seconds := []byte{t.prefix[1]}
+	if t.fold {
+		firsts = append(firsts, upperASCII(t.prefix[0]))
+		seconds = append(seconds, upperASCII(t.prefix[1]))
 	}
+	for _, c := range firsts {
+		if !slices.Contains(r.byFirst[c], t) {
+			r.byFirst[c] = append(r.byFirst[c], t)
+		}
+		for _, d := range seconds {
+			r.second[c][d>>6] |= 1 << (d & 63)
+		}
+	}
+}
+
+func upperASCII(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 32
+	}
+	return c
 }
 
 // hasPrefixFold reports whether s starts with the lower-case ASCII prefix p,
@@ -237,11 +257,12 @@ func (r *Redactor) String(s string) (string, []string) {
 	// for every trigger inside it, which keeps adversarial inputs linear.
 	var skip [maxTriggers]int
 	blockEnd := 0 // end of a private key block: nothing inside is examined
-	for i := 0; i < len(s); i++ {
-		ts := r.byFirst[s[i]]
-		if len(ts) == 0 || i < blockEnd {
+	for i := 0; i+1 < len(s); i++ {
+		c, d := s[i], s[i+1]
+		if r.second[c][d>>6]&(1<<(d&63)) == 0 || i < blockEnd {
 			continue
 		}
+		ts := r.byFirst[c]
 		for _, t := range ts {
 			if i < skip[t.prio] {
 				continue

@@ -122,7 +122,7 @@ type Redactor struct {
 	// second[c] is the set of bytes that can follow c in some trigger
 	// prefix (both cases for fold triggers): a cheap filter before the
 	// triggers of c are tried.
-	second [256][4]uint64
+	second  [256][4]uint64
 	word    *charset
 	keyChar *charset
 }

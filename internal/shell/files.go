@@ -201,7 +201,8 @@ func (w *walker) addPathsOf(s string) {
 
 // fileWord filters words that name no file: find/xargs placeholders.
 func fileWord(s string) bool {
-	return s != "{}" && s != "{}/" && !strings.HasPrefix(s, "{}")
+	return !strings.HasPrefix(s, "{}") && !strings.HasPrefix(s, "<(") && !strings.HasPrefix(s, ">(") &&
+		!strings.HasPrefix(s, "$(") && !strings.HasPrefix(s, "`")
 }
 
 func (w *walker) addRead(s string) {

@@ -80,7 +80,7 @@ func (l *lazyRe) match(s string) bool { return l.get().MatchString(s) }
 // strMatcher matches one string against exact values, globs and a regex.
 type strMatcher struct {
 	exact map[string]bool
-	globs []string
+	globs []globPat
 	re    *lazyRe
 	fold  bool
 }
@@ -95,8 +95,8 @@ func (m *strMatcher) match(s string) bool {
 	if m.exact[s] {
 		return true
 	}
-	for _, g := range m.globs {
-		if g == s || globMatch(g, s) {
+	for i := range m.globs {
+		if m.globs[i].match(s) {
 			return true
 		}
 	}
@@ -114,7 +114,7 @@ func newStrMatcher(vals []string, fold bool) *strMatcher {
 			v = strings.ToLower(v)
 		}
 		if strings.ContainsAny(v, "*?[") {
-			m.globs = append(m.globs, v)
+			m.globs = append(m.globs, compileGlob(v))
 		} else {
 			m.exact[v] = true
 		}

@@ -14,6 +14,13 @@ func globMatch(pattern, name string) bool {
 	if !strings.ContainsAny(pattern, "*?[") {
 		return pattern == name
 	}
+	// Fast paths for the common shapes "**/literal" and "literal/**".
+	if rest, ok := strings.CutPrefix(pattern, "**/"); ok && !strings.ContainsAny(rest, "*?[") {
+		return name == rest || strings.HasSuffix(name, "/"+rest)
+	}
+	if dir, ok := strings.CutSuffix(pattern, "/**"); ok && !strings.ContainsAny(dir, "*?[") {
+		return strings.HasPrefix(name, dir+"/")
+	}
 	return globRec(pattern, name, 0)
 }
 
@@ -89,4 +96,32 @@ func validGlob(pattern string) bool {
 		}
 	}
 	return true
+}
+
+// globPat is a glob classified once, so matching skips the scan for
+// wildcards: most rule globs are "**/literal", "literal/**" or literal.
+type globPat struct {
+	src  string
+	kind byte // 's' suffix, 'p' prefix, 'g' general
+	lit  string
+}
+
+func compileGlob(p string) globPat {
+	if rest, ok := strings.CutPrefix(p, "**/"); ok && !strings.ContainsAny(rest, "*?[") {
+		return globPat{src: p, kind: 's', lit: rest}
+	}
+	if dir, ok := strings.CutSuffix(p, "/**"); ok && !strings.ContainsAny(dir, "*?[") {
+		return globPat{src: p, kind: 'p', lit: dir + "/"}
+	}
+	return globPat{src: p, kind: 'g'}
+}
+
+func (g *globPat) match(s string) bool {
+	switch g.kind {
+	case 's':
+		return s == g.lit || strings.HasSuffix(s, "/"+g.lit)
+	case 'p':
+		return strings.HasPrefix(s, g.lit)
+	}
+	return s == g.src || globRec(g.src, s, 0)
 }

@@ -697,7 +697,10 @@ func (l *loader) fieldCond(k, v *yaml.Node, field string) cond {
 		"not_empty": func(v *yaml.Node) { b := l.boolean(v, f+".not_empty"); fc.nonEmpty = &b },
 	})
 	if len(exact)+len(globs) > 0 || re != nil {
-		m := &strMatcher{exact: map[string]bool{}, globs: globs, re: re}
+		m := &strMatcher{exact: map[string]bool{}, re: re}
+		for _, g := range globs {
+			m.globs = append(m.globs, compileGlob(g))
+		}
 		for _, e := range exact {
 			m.exact[e] = true
 		}

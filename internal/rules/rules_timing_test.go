@@ -53,11 +53,13 @@ func BenchmarkEvaluate(b *testing.B) {
 	evs := corpusEvents(b)
 	eng := loadDefaults(b)
 	b.ReportAllocs()
+	cpu := processCPU()
 	i := 0
 	for b.Loop() {
 		eng.Evaluate(evs[i%len(evs)])
 		i++
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkEvaluateBash is the same over Bash PreToolUse events only.
@@ -70,11 +72,13 @@ func BenchmarkEvaluateBash(b *testing.B) {
 	}
 	eng := loadDefaults(b)
 	b.ReportAllocs()
+	cpu := processCPU()
 	i := 0
 	for b.Loop() {
 		eng.Evaluate(evs[i%len(evs)])
 		i++
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkDecide is the hook's stateless PreToolUse decision.
@@ -87,22 +91,26 @@ func BenchmarkDecide(b *testing.B) {
 	}
 	eng := loadDefaults(b)
 	b.ReportAllocs()
+	cpu := processCPU()
 	i := 0
 	for b.Loop() {
 		eng.Decide(evs[i%len(evs)])
 		i++
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkLoadDefaults is what the hook pays on every start to compile
 // the embedded rule set.
 func BenchmarkLoadDefaults(b *testing.B) {
 	b.ReportAllocs()
+	cpu := processCPU()
 	for b.Loop() {
 		if _, err := Load(config.Rules{Defaults: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 func bashEvent(cmd string) *event.Event {
@@ -133,9 +141,11 @@ func BenchmarkPathological(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(cmd)))
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				eng.Evaluate(bashEvent(cmd))
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -172,6 +182,7 @@ func TestPathologicalBounded(t *testing.T) {
 func BenchmarkHookPath(b *testing.B) {
 	ev := bashEvent("npm test -- --coverage && git status")
 	b.ReportAllocs()
+	cpu := processCPU()
 	for b.Loop() {
 		eng, err := Load(config.Rules{Defaults: true})
 		if err != nil {
@@ -179,4 +190,5 @@ func BenchmarkHookPath(b *testing.B) {
 		}
 		eng.Decide(ev)
 	}
+	reportCPU(b, cpu)
 }

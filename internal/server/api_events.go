@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
+	"github.com/vigil-sec/vigil/internal/query"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
@@ -222,7 +223,7 @@ func FilterFromQuery(v map[string][]string, now time.Time) (store.Filter, error)
 		return out
 	}
 	if q := get("q"); q != "" {
-		qf, err := parseQuery(q)
+		qf, err := query.Parse(q, query.Options{})
 		if err != nil {
 			return f, fmt.Errorf("q: %v", err)
 		}
@@ -249,9 +250,9 @@ func FilterFromQuery(v map[string][]string, now time.Time) (store.Filter, error)
 		f.Lines = append(f.Lines, store.LineFilter{Op: store.LineContains, Value: t})
 	}
 	if s := get("since"); s != "" {
-		d, err := ParseSince(s)
+		d, err := query.ParseSince(s)
 		if err != nil {
-			return f, err
+			return f, fmt.Errorf("since: %v", err)
 		}
 		f.From = now.Add(-d)
 	}
@@ -260,9 +261,9 @@ func FilterFromQuery(v map[string][]string, now time.Time) (store.Filter, error)
 		dst  *time.Time
 	}{{"from", &f.From}, {"to", &f.To}} {
 		if s := get(tb.name); s != "" {
-			t, err := time.Parse(time.RFC3339Nano, s)
+			t, err := query.ParseTime(s, time.UTC)
 			if err != nil {
-				return f, fmt.Errorf("%s must be RFC3339 (2026-01-02T15:04:05Z), got %q", tb.name, s)
+				return f, fmt.Errorf("%s: %v", tb.name, err)
 			}
 			*tb.dst = t
 		}
@@ -292,21 +293,5 @@ func FilterFromQuery(v map[string][]string, now time.Time) (store.Filter, error)
 	return f, nil
 }
 
-// ParseSince parses "90s", "15m", "2h", "7d", "2w".
-func ParseSince(s string) (time.Duration, error) {
-	if n := len(s); n > 1 && (s[n-1] == 'd' || s[n-1] == 'w') {
-		v, err := strconv.ParseFloat(s[:n-1], 64)
-		if err == nil && v >= 0 {
-			unit := 24 * time.Hour
-			if s[n-1] == 'w' {
-				unit *= 7
-			}
-			return time.Duration(v * float64(unit)), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("since must be a duration like 30m, 2h or 7d, got %q", s)
-	}
-	return d, nil
-}
+// ParseSince parses a look-back such as 30m, 2h or 7d.
+func ParseSince(s string) (time.Duration, error) { return query.ParseSince(s) }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -228,7 +229,46 @@ func TestQueryAndStream(t *testing.T) {
 	r, _ = http.Get(ts.URL + "/api/v1/events?since=yesterday")
 	b, _ := io.ReadAll(r.Body)
 	r.Body.Close()
-	if r.StatusCode != 400 || !bytes.Contains(b, []byte("since must be a duration")) {
+	if r.StatusCode != 400 || !bytes.Contains(b, []byte("bad duration")) {
 		t.Fatalf("bad since: %d %s", r.StatusCode, b)
+	}
+}
+
+// TestStreamWithQuery: a LogQL filter on the live stream is applied in
+// full (here a regex line filter the in-memory matcher does not handle).
+func TestStreamWithQuery(t *testing.T) {
+	ts, _, _ := apiServer(t, "127.0.0.1:7474", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/v1/stream?q="+
+		url.QueryEscape(`{tool="Bash"} |~ "example.com/(9|11)[^0-9]"`), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("stream: %d %s", resp.StatusCode, b)
+	}
+	for _, i := range []int{8, 9, 10, 11} {
+		batch, _ := json.Marshal([]*event.Event{testEvent(i)})
+		if code, body := post(t, ts.URL+"/api/v1/events", "application/json", batch); code != 200 {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	var got []string
+	for sc.Scan() && len(got) < 2 {
+		if strings.HasPrefix(sc.Text(), "data: ") {
+			var ev struct {
+				Action struct{ Command string } `json:"action_details"`
+			}
+			json.Unmarshal([]byte(strings.TrimPrefix(sc.Text(), "data: ")), &ev)
+			got = append(got, ev.Action.Command)
+		}
+	}
+	if len(got) != 2 || !strings.HasSuffix(got[0], "/9") || !strings.HasSuffix(got[1], "/11") {
+		t.Fatalf("stream gave %q, want only the /9 and /11 events", got)
 	}
 }

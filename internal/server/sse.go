@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -160,12 +159,14 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		last, _ = strconv.ParseInt(a, 10, 64)
 	}
 	if last > 0 {
-		last = s.backfill(r.Context(), w, f, lf, last)
+		last = s.backfill(r.Context(), w, f, last)
 	}
 	fl.Flush()
 
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
+	simple := isSimple(f)
+	var pending []Message
 	for {
 		select {
 		case <-r.Context().Done():
@@ -177,37 +178,72 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // too slow: the client reconnects and backfills
 			}
-			if m.Kind == "event" {
-				if m.Seq <= last || !lf.match(m.Event, m.Data) {
-					continue
-				}
-				last = m.Seq
-				writeSSE(w, "event", strconv.FormatInt(m.Seq, 10), m.Seq, m.Data)
-			} else {
+			switch {
+			case m.Kind != "event":
 				writeSSE(w, m.Kind, "", 0, m.Data)
+			case m.Seq <= last:
+			case simple:
+				if lf.match(m.Event, m.Data) {
+					last = m.Seq
+					writeSSE(w, "event", strconv.FormatInt(m.Seq, 10), m.Seq, m.Data)
+				}
+			default:
+				pending = append(pending, m)
 			}
-			// Flush once per burst, not per message.
+			// Once per burst: check queued events against the full filter
+			// in one store query, then flush.
 			if len(sub.ch) == 0 {
+				if len(pending) > 0 {
+					last = s.writeMatching(r.Context(), w, f, pending, last)
+					pending = pending[:0]
+				}
 				fl.Flush()
 			}
 		}
 	}
 }
 
-func (s *Server) backfill(ctx context.Context, w http.ResponseWriter, f store.Filter, lf liveFilter, after int64) int64 {
-	for i := 0; i < 10; i++ {
-		rows, err := s.o.Store.After(ctx, after, 500)
-		if err != nil || len(rows) == 0 {
-			return after
+// isSimple reports whether the live filter alone decides f.
+func isSimple(f store.Filter) bool {
+	text := 0
+	for _, l := range f.Lines {
+		if l.Op != store.LineContains {
+			return false
 		}
-		for _, row := range rows {
-			after = row.Seq
-			var ev event.Event
-			if json.Unmarshal(row.JSON, &ev) != nil || !lf.match(&ev, row.JSON) {
-				continue
-			}
+		text++
+	}
+	return text <= 1 && len(f.Labels) == 0 && len(f.Fields) == 0 && len(f.Hosts) == 0 && len(f.Users) == 0 &&
+		len(f.AgentIDs) == 0 && f.Redacted == nil && f.HasDecision == nil && f.From.IsZero() && f.To.IsZero() && !f.None
+}
+
+// writeMatching writes the queued events the store says match f.
+func (s *Server) writeMatching(ctx context.Context, w http.ResponseWriter, f store.Filter, msgs []Message, last int64) int64 {
+	f.AfterSeq, f.BeforeSeq = msgs[0].Seq-1, msgs[len(msgs)-1].Seq+1
+	f.Order, f.Limit = store.OldestFirst, 0
+	rows, err := s.o.Store.Query(ctx, f)
+	if err != nil {
+		s.o.Log.Warn("live stream filter", "err", err.Error())
+		return last
+	}
+	for _, row := range rows {
+		if row.Seq > last {
+			last = row.Seq
 			writeSSE(w, "event", strconv.FormatInt(row.Seq, 10), row.Seq, row.JSON)
 		}
+	}
+	return last
+}
+
+// backfill replays stored events after a reconnect (at most 5,000).
+func (s *Server) backfill(ctx context.Context, w http.ResponseWriter, f store.Filter, after int64) int64 {
+	f.AfterSeq, f.BeforeSeq, f.Order, f.Limit = after, 0, store.OldestFirst, 5000
+	rows, err := s.o.Store.Query(ctx, f)
+	if err != nil {
+		return after
+	}
+	for _, row := range rows {
+		after = row.Seq
+		writeSSE(w, "event", strconv.FormatInt(row.Seq, 10), row.Seq, row.JSON)
 	}
 	return after
 }

@@ -112,6 +112,10 @@ func (r *Redactor) json(raw []byte) ([]byte, []string, error) {
 				continue
 			}
 			s, ks := r.String(t)
+			if ks == nil && len(stack) > 0 && stack[len(stack)-1].object && headerKey(stack[len(stack)-1].key) {
+				// {"Authorization": "Bearer x"}: the key is the header name
+				s, ks = r.headerValue(stack[len(stack)-1].key, t)
+			}
 			addKinds(ks)
 			out = appendJSONString(out, s)
 		case json.Number:
@@ -173,4 +177,21 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// headerKeys are HTTP headers whose value is a credential.
+var headerKeys = []string{
+	"authorization", "proxy-authorization", "x-api-key", "api-key", "apikey", "x-auth-token",
+	"auth-token", "private-token", "x-access-token", "access-token", "x-vault-token", "cookie", "set-cookie",
+}
+
+func headerKey(k string) bool { return inFold(k, headerKeys) }
+
+// headerValue redacts v as the value of header k.
+func (r *Redactor) headerValue(k, v string) (string, []string) {
+	s, kinds := r.String(k + ": " + v)
+	if kinds == nil || len(s) < len(k)+2 {
+		return v, nil
+	}
+	return s[len(k)+2:], kinds
 }

@@ -190,7 +190,7 @@ func New() *Redactor {
 	addTok(token{kind: KindJWT, cs: jwtCs, min: 17, max: 16384, trim: trimJWT}, "eyJ")
 	add((*Redactor).slackHookAt, false, "hooks.slack.com/")
 	add((*Redactor).urlCredAt, false, "://")
-	add((*Redactor).authAt, true, "authorization", "x-api-key", "api-key", "apikey", "auth-token", "private-token", "access-token", "vault-token")
+	add((*Redactor).authAt, true, "authorization", "x-api-key", "api-key", "apikey", "auth-token", "private-token", "access-token", "vault-token", "cookie")
 	add((*Redactor).mysqlAt, true, "mysql", "mariadb")
 	add((*Redactor).sshpassAt, true, "sshpass")
 	add((*Redactor).clientPasswordAt, true, "docker", "podman", "nerdctl", "buildah", "skopeo", "helm", "redis-cli", "mongo", "sqlcmd")
@@ -444,8 +444,12 @@ func (r *Redactor) authAt(s string, i int, t *trigger, ms *[]match) int {
 			break
 		}
 	}
+	stops := " \t\r\n\"',;"
+	if t.prefix == "cookie" {
+		stops = "\r\n\"'" // every cookie of the header is a credential
+	}
 	end := p
-	for end < len(s) && !strings.ContainsRune(" \t\r\n\"',;", rune(s[end])) {
+	for end < len(s) && !strings.ContainsRune(stops, rune(s[end])) {
 		end++
 	}
 	v := s[p:end]

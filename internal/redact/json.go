@@ -105,17 +105,12 @@ func (r *Redactor) json(raw []byte) ([]byte, []string, error) {
 				out = appendJSONString(out, s)
 				continue
 			}
-			kind := sep()
-			if kind != "" && secretValue(t) {
-				addKinds([]string{kind})
-				out = appendJSONString(out, fmt.Sprintf(Marker, kind))
-				continue
+			key := ""
+			if n := len(stack); n > 0 && stack[n-1].object {
+				key = stack[n-1].key
 			}
-			s, ks := r.String(t)
-			if ks == nil && len(stack) > 0 && stack[len(stack)-1].object && headerKey(stack[len(stack)-1].key) {
-				// {"Authorization": "Bearer x"}: the key is the header name
-				s, ks = r.headerValue(stack[len(stack)-1].key, t)
-			}
+			sep()
+			s, ks := r.Value(key, t)
 			addKinds(ks)
 			out = appendJSONString(out, s)
 		case json.Number:
@@ -177,6 +172,28 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// Value redacts a value stored under a name: a JSON member, a form field,
+// an environment variable, a header. The whole value is replaced when the
+// name is a secret's (api_key, DB_PASSWORD, client_secret), the credential
+// when it is an auth header's (Authorization: Bearer x), and otherwise the
+// value goes through String. Empty, boolean and placeholder values
+// ("$TOKEN", "<your-key>") are kept.
+func (r *Redactor) Value(key, value string) (string, []string) {
+	if key != "" {
+		if kind := classifyKey(key); kind != "" && secretEnvValue(value) {
+			if kind == KindSecretVar && isAWSSecretKey(key) {
+				kind = KindAWSSecretKey
+			}
+			return fmt.Sprintf(Marker, kind), []string{kind}
+		}
+	}
+	s, kinds := r.String(value)
+	if kinds == nil && headerKey(key) {
+		return r.headerValue(key, value)
+	}
+	return s, kinds
 }
 
 // headerKeys are HTTP headers whose value is a credential.

@@ -163,8 +163,8 @@ func pathCandidates(s string, yield func(string)) {
 	} else {
 		try(s)
 	}
-	if len(s) > 2 && s[0] == '-' && s[1] != '-' && (s[2] == '/' || s[2] == '~') {
-		try(s[2:])
+	if len(s) > 3 && s[0] == '-' && s[1] != '-' && (s[2] == '/' || s[2] == '~') && strings.Trim(s[2:], "/") != "" {
+		try(s[2:]) // -o/tmp/out, not awk -F/
 	}
 }
 
@@ -194,9 +194,15 @@ func (w *walker) addPath(s string) {
 	}
 }
 
-// addPathsOf records every path candidate inside a word.
+// addPathsOf records every path candidate inside a word. A bare "/" is
+// too often data (tr / _, IFS=/, a separator) to count here; programs that
+// take it as a file (rm, ls, find, du, ...) record it themselves.
 func (w *walker) addPathsOf(s string) {
-	pathCandidates(s, w.addPath)
+	pathCandidates(s, func(c string) {
+		if c != "/" {
+			w.addPath(c)
+		}
+	})
 }
 
 // fileWord filters words that name no file: find/xargs placeholders.
@@ -371,7 +377,7 @@ func (w *walker) fileFacts(p *Program, args []arg) {
 		}
 	}
 	switch p.Name {
-	case "echo", "printf", "notify-send", "logger", "wall", "say":
+	case "echo", "printf", "notify-send", "logger", "wall", "say", "tr", "seq", "expr":
 		return
 	case "rm", "rmdir", "unlink", "shred", "touch", "mkdir", "truncate", "chattr", "srm", "wipe":
 		ops := opsOf(parseOpts(a, "nsmdtr", []string{"--size", "--reference", "--mode", "--date", "--iterations"}))

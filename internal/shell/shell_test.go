@@ -346,6 +346,8 @@ func TestParseFiles(t *testing.T) {
 		{name: "resolved variable path", cmd: `D=/etc; cat $D/shadow`, reads: []string{"/etc/shadow"}},
 		{name: "echo args are data", cmd: `echo "see /etc/passwd" /etc/shadow`, notPaths: []string{"/etc/passwd", "/etc/shadow"}},
 		{name: "git message is data", cmd: `git commit -m "move ../x to /etc"`, notPaths: []string{"/etc"}},
+		{name: "slash as data", cmd: "echo $PATH | tr ':' '\n' | awk -F/ '{print $2}' | cut -d/ -f2", notPaths: []string{"/"}},
+		{name: "slash as file", cmd: "ls / && rm -rf / && du -sh /", paths: []string{"/"}, writes: []string{"/"}},
 		{name: "dotfile word", cmd: "git add .env", paths: []string{"/home/dev/proj/.env"}},
 		{name: "url is not a path", cmd: "curl https://example.com/a/b", notPaths: []string{"/home/dev/proj/https:/example.com/a/b"}},
 		{name: "option value path", cmd: "tool --config=/etc/tool.conf -o/tmp/out", paths: []string{"/etc/tool.conf", "/tmp/out"}},

@@ -218,21 +218,18 @@ func (s *Server) sessionAlertCounts(r *http.Request, ids []string) map[string]in
 }
 
 // alertAggregates are the overview's alert charts for alerts first seen
-// since from, and the number of open alerts overall.
+// since from, and the number of open alerts overall. An error leaves the
+// charts empty rather than failing the page.
 func (s *Server) alertAggregates(r *http.Request, from time.Time) alertAggs {
 	out := alertAggs{bySeverity: []countJSON{}, byCategory: []countJSON{}}
-	st, err := s.o.Store.AlertStats(r.Context(), from)
+	bySev, byCat, err := s.o.Store.AlertBreakdown(r.Context(), from)
 	if err != nil {
-		s.o.Log.Warn("overview alert stats", "err", err.Error())
-		return out
+		s.o.Log.Warn("overview alert breakdown", "err", err.Error())
 	}
-	for _, c := range st.BySeverity {
-		out.bySeverity = append(out.bySeverity, countJSON{c.Key, int64(c.Alerts)})
+	out.bySeverity, out.byCategory = append(out.bySeverity, toCounts(bySev)...), append(out.byCategory, toCounts(byCat)...)
+	for _, c := range bySev {
+		out.inRange += c.Count
 	}
-	for _, c := range st.ByCategory {
-		out.byCategory = append(out.byCategory, countJSON{c.Key, int64(c.Alerts)})
-	}
-	out.inRange = int64(st.Alerts)
 	sc, err := s.o.Store.AlertSeverityCounts(r.Context())
 	if err != nil {
 		s.o.Log.Warn("overview alert counts", "err", err.Error())

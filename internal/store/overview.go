@@ -164,9 +164,42 @@ func (s *Store) counts(ctx context.Context, out *[]Count, q string, args ...any)
 	return rows.Err()
 }
 
-// schemaUIAlertCounts covers the per-severity open/total counts of the
-// alerts page, so they read a narrow index instead of every alert's JSON.
-const schemaUIAlertCounts = `CREATE INDEX ui_alerts_severity_status ON alerts(severity, status);`
+// schemaUIAlertCounts adds covering indexes for the UI's aggregates, so
+// none of them reads the alerts' JSON or the session rows:
+//   - per-severity open/total counts (alerts page, nav badge);
+//   - alerts by severity and category first seen in a range (overview);
+//   - per-project last activity, sessions and events (projects page).
+//
+// ui_alert_counts keeps the per-severity open/total counts, maintained by
+// triggers on alerts (the dispatcher's upserts and AckAlert), so the alerts
+// page and the navigation badge read four rows however many alerts exist.
+const schemaUIAlertCounts = `
+DROP INDEX IF EXISTS ui_alerts_severity_status;
+CREATE INDEX IF NOT EXISTS ui_alerts_first_seen_cover ON alerts(first_seen, severity, category);
+DROP INDEX IF EXISTS ui_sessions_project_last;
+CREATE INDEX IF NOT EXISTS ui_sessions_project_cover ON ui_sessions(project, last_ts, events);
+
+CREATE TABLE IF NOT EXISTS ui_alert_counts (
+	severity INTEGER PRIMARY KEY,
+	open     INTEGER NOT NULL DEFAULT 0,
+	total    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER IF NOT EXISTS ui_alert_counts_ins AFTER INSERT ON alerts BEGIN
+	INSERT INTO ui_alert_counts (severity, open, total) VALUES (NEW.severity, NEW.status = 'open', 1)
+	ON CONFLICT (severity) DO UPDATE SET open = open + excluded.open, total = total + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS ui_alert_counts_upd AFTER UPDATE OF severity, status ON alerts BEGIN
+	UPDATE ui_alert_counts SET open = open - (OLD.status = 'open'), total = total - 1 WHERE severity = OLD.severity;
+	INSERT INTO ui_alert_counts (severity, open, total) VALUES (NEW.severity, NEW.status = 'open', 1)
+	ON CONFLICT (severity) DO UPDATE SET open = open + excluded.open, total = total + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS ui_alert_counts_del AFTER DELETE ON alerts BEGIN
+	UPDATE ui_alert_counts SET open = open - (OLD.status = 'open'), total = total - 1 WHERE severity = OLD.severity;
+END;
+DELETE FROM ui_alert_counts;
+INSERT INTO ui_alert_counts (severity, open, total)
+SELECT severity, sum(status = 'open'), count(*) FROM alerts GROUP BY severity;
+`
 
 // SeverityCount is the number of alerts of one severity.
 type SeverityCount struct {
@@ -175,13 +208,9 @@ type SeverityCount struct {
 }
 
 // AlertSeverityCounts counts every stored alert by severity (highest
-// first), open and in total. Alerts are deduplicated, so the table is small
-// next to events; a store without the alerts table has none.
+// first), open and in total, from ui_alert_counts.
 func (s *Store) AlertSeverityCounts(ctx context.Context) ([]SeverityCount, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT severity, sum(status = 'open'), count(*) FROM alerts GROUP BY severity ORDER BY severity DESC`)
-	if noAlertsTable(err) {
-		return nil, nil
-	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT severity, open, total FROM ui_alert_counts WHERE total > 0 ORDER BY severity DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("alert severity counts: %w", err)
 	}
@@ -195,6 +224,39 @@ func (s *Store) AlertSeverityCounts(ctx context.Context) ([]SeverityCount, error
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// AlertBreakdown counts the alerts first seen at or after since, by
+// severity (highest first) and by category (most first), from the covering
+// index on (first_seen, severity, category). INDEXED BY: left to itself the
+// planner walks an index in severity order and reads every alert row.
+func (s *Store) AlertBreakdown(ctx context.Context, since time.Time) (bySeverity, byCategory []Count, err error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT severity, count(*) FROM alerts INDEXED BY ui_alerts_first_seen_cover
+		WHERE first_seen >= ? GROUP BY severity ORDER BY severity DESC`, since.UnixNano())
+	if noAlertsTable(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("alert breakdown: %w", err)
+	}
+	for rows.Next() {
+		var sev rules.Severity
+		var n int64
+		if err := rows.Scan(&sev, &n); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("alert breakdown: %w", err)
+		}
+		bySeverity = append(bySeverity, Count{sev.String(), n})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("alert breakdown: %w", err)
+	}
+	if err := s.counts(ctx, &byCategory, `SELECT category, count(*) AS n FROM alerts WHERE first_seen >= ?
+		GROUP BY category ORDER BY n DESC, category LIMIT 20`, since.UnixNano()); err != nil {
+		return nil, nil, fmt.Errorf("alert breakdown: %w", err)
+	}
+	return bySeverity, byCategory, nil
 }
 
 // SessionAlertCounts returns how many alerts each of the sessions has (one

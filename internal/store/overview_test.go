@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/alert"
+	"github.com/vigil-sec/vigil/internal/rules"
 )
 
 func TestOverview(t *testing.T) {
@@ -67,4 +70,63 @@ func nonNil(c []Count) []Count {
 		return []Count{}
 	}
 	return c
+}
+
+// TestAlertCounts: the per-severity counts follow inserts, dispatcher
+// upserts that raise the severity, acks and deletes.
+func TestAlertCounts(t *testing.T) {
+	ctx := context.Background()
+	s := openUITestStore(t)
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	mk := func(id string, sev rules.Severity, cat string) alert.Alert {
+		return alert.Alert{ID: id, Key: id, Rule: "r-" + id, Severity: sev, Category: cat, SessionID: "S", Project: "p",
+			FirstSeen: now, LastSeen: now, Count: 1, Status: alert.StatusOpen}
+	}
+	counts := func() string {
+		t.Helper()
+		cs, err := s.AlertSeverityCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(cs)
+	}
+	if got := counts(); got != "[]" {
+		t.Fatalf("empty store: %s", got)
+	}
+	if err := s.SaveAlerts(ctx, []alert.Alert{mk("a1", rules.High, "x"), mk("a2", rules.High, "y"), mk("a3", rules.Low, "x")}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		do   func() error
+		want string
+	}{
+		{"inserted", func() error { return nil }, "[{HIGH 2 2} {LOW 1 1}]"},
+		{"escalated upsert", func() error {
+			a := mk("a3", rules.Critical, "x")
+			a.Count = 2
+			return s.SaveAlerts(ctx, []alert.Alert{a})
+		}, "[{CRITICAL 1 1} {HIGH 2 2}]"},
+		{"acked", func() error { _, err := s.AckAlert(ctx, "a1", "me", now); return err }, "[{CRITICAL 1 1} {HIGH 1 2}]"},
+		{"acked twice", func() error { _, err := s.AckAlert(ctx, "a1", "me", now); return err }, "[{CRITICAL 1 1} {HIGH 1 2}]"},
+		{"deleted", func() error { _, err := s.wdb.ExecContext(ctx, `DELETE FROM alerts WHERE id = 'a2'`); return err }, "[{CRITICAL 1 1} {HIGH 0 1}]"},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got := counts(); got != st.want {
+			t.Errorf("%s: counts %s, want %s", st.name, got, st.want)
+		}
+	}
+	bySev, byCat, err := s.AlertBreakdown(ctx, now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(bySev) != "[{CRITICAL 1} {HIGH 1}]" || fmt.Sprint(byCat) != "[{x 2}]" {
+		t.Errorf("breakdown %v %v", bySev, byCat)
+	}
+	if bySev, _, _ := s.AlertBreakdown(ctx, now.Add(time.Hour)); len(bySev) != 0 {
+		t.Errorf("breakdown after the last alert: %v", bySev)
+	}
 }

@@ -34,8 +34,17 @@ func crashEvent(i int) Record {
 	})
 }
 
-// TestMain lets the test binary act as the crash test's child.
+// TestMain lets the test binary act as the child of the crash and memory
+// tests.
 func TestMain(m *testing.M) {
+	if paths := os.Getenv(rssChildEnv); paths != "" {
+		q, a, _ := strings.Cut(paths, string(os.PathListSeparator))
+		if err := rssChild(q, a); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if path := os.Getenv(crashChildEnv); path != "" {
 		if err := crashChild(path); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)

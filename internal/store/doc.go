@@ -31,7 +31,7 @@
 //	hash          BLOB                 sha256(prev_hash || json)
 //
 // Indexes (every SQLite index ends with the rowid, i.e. seq, so each one
-// also serves "newest first" walks): (ts), (project, tool_name),
+// also serves "newest first" walks): (ts), (project), (project, tool_name),
 // (session_id), (tool_name), (event_type), and a partial index on the
 // flagged rows (outside_scope, sensitive, redacted or a decision).
 //

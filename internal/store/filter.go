@@ -140,6 +140,9 @@ type plan struct {
 	args  []any
 	fts   string   // MATCH expression, "" for none
 	terms []string // `|=` terms the index may serve, before the fts_values check
+	// ftsRange bounds the index lookup to ftsRange[0] < rowid < ftsRange[1]
+	// (windowed search; zero: unbounded).
+	ftsRange [2]int64
 	// residual predicates, checked on each candidate row
 	labels []compiledLabel
 	lines  []compiledLine
@@ -272,6 +275,11 @@ func (s *Store) compile(f Filter) (*plan, error) {
 				return nil, fmt.Errorf("%w: line filter %s %q: %v", ErrBadFilter, l.Op, l.Value, err)
 			}
 			p.lines = append(p.lines, compiledLine{neg: l.Op == LineNotMatch, re: re})
+			// Every match of a regex starts with its literal prefix, so a
+			// line without it cannot match: the index may pre-filter on it.
+			if prefix, _ := re.LiteralPrefix(); l.Op == LineMatch && s.termIndexable(prefix) {
+				terms = append(terms, prefix)
+			}
 		default:
 			return nil, fmt.Errorf("%w: unknown line filter operator %q", ErrBadFilter, l.Op)
 		}

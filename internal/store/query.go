@@ -184,7 +184,66 @@ func (s *Store) scan(ctx context.Context, f Filter, fn func(*Row) bool) error {
 	return s.scanPlan(ctx, p, f, fn)
 }
 
+// ftsWindow is the first seq window of a windowed text search; each next
+// window is twice as wide.
+const ftsWindow = 1 << 14
+
 func (s *Store) scanPlan(ctx context.Context, p *plan, f Filter, fn func(*Row) bool) error {
+	if p.fts != "" && f.Limit > 0 {
+		return s.scanWindows(ctx, p, f, fn)
+	}
+	return s.scanRange(ctx, p, f, fn, 0, 0)
+}
+
+// scanWindows runs a text search with a limit in seq windows, starting at
+// the end the order starts from. Each window joins only the index entries
+// of its own seq range, so a common term (many index hits) stops after the
+// first window or two instead of materialising every hit, and a rare term
+// costs about as much as one full pass: the windows double in size.
+func (s *Store) scanWindows(ctx context.Context, p *plan, f Filter, fn func(*Row) bool) error {
+	var lo, hi int64 // the seq range still to search: lo < seq < hi
+	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce((SELECT min(seq) FROM events), 1) - 1,
+		coalesce((SELECT max(seq) FROM events), 0) + 1`).Scan(&lo, &hi); err != nil {
+		return err
+	}
+	lo = max(lo, f.AfterSeq)
+	if f.BeforeSeq > 0 {
+		hi = min(hi, f.BeforeSeq)
+	}
+	stop := false
+	each := func(r *Row) bool {
+		if !fn(r) {
+			stop = true
+		}
+		return !stop
+	}
+	for w := s.ftsWindow; lo+1 < hi && !stop; w *= 2 {
+		// The window is (wlo, whi) exclusive.
+		wlo, whi := max(lo, hi-1-w), hi
+		if f.Order == OldestFirst {
+			wlo, whi = lo, min(hi, lo+1+w)
+		}
+		if err := s.scanRange(ctx, p, f, each, wlo, whi); err != nil {
+			return err
+		}
+		if f.Order == OldestFirst {
+			lo = whi - 1
+		} else {
+			hi = wlo + 1
+		}
+	}
+	return nil
+}
+
+// scanRange runs the plan, restricted to wlo < seq < whi when whi > 0.
+func (s *Store) scanRange(ctx context.Context, p *plan, f Filter, fn func(*Row) bool, wlo, whi int64) error {
+	if whi > 0 {
+		w := *p
+		w.where = append(w.where[:len(w.where):len(w.where)], "seq > ? AND seq < ?")
+		w.args = append(w.args[:len(w.args):len(w.args)], wlo, whi)
+		w.ftsRange = [2]int64{wlo, whi}
+		p = &w
+	}
 	q, args := p.selectSQL(rowColumns, f, true)
 	rows, err := s.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -216,8 +275,13 @@ func (p *plan) selectSQL(cols string, f Filter, ordered bool) (string, []any) {
 	b.WriteString(" FROM events")
 	where := p.where
 	if p.fts != "" {
-		where = append(where[:len(where):len(where)], "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
-		args = append(args, p.fts)
+		if p.ftsRange[1] > 0 {
+			where = append(where[:len(where):len(where)], "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid > ? AND rowid < ?)")
+			args = append(args, p.fts, p.ftsRange[0], p.ftsRange[1])
+		} else {
+			where = append(where[:len(where):len(where)], "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
+			args = append(args, p.fts)
+		}
 	}
 	if len(where) > 0 {
 		b.WriteString(" WHERE ")

@@ -164,7 +164,7 @@ func TestTextPrefilterExact(t *testing.T) {
 	mustAppend(t, s, recs)
 	rng := rand.New(rand.NewPCG(3, 4))
 	var terms []string
-	for len(terms) < 150 {
+	for len(terms) < 80 {
 		// Half cut anywhere in a line, half from what people search:
 		// commands, paths, prompts, URLs.
 		r := recs[rng.IntN(len(recs))]
@@ -204,6 +204,32 @@ func TestTextPrefilterExact(t *testing.T) {
 		if len(rows) != want {
 			t.Errorf("term %q (indexed %v): %d rows, scan finds %d", term, use, len(rows), want)
 		}
+		// With a limit the search runs in windows; make them small so
+		// there are many, and check both orders.
+		s.ftsWindow = 37
+		for _, order := range []Order{NewestFirst, OldestFirst} {
+			rows, err := s.Query(ctx, Filter{Lines: []LineFilter{{LineContains, term}}, Limit: 7, Order: order})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wantIDs, got []string
+			for i := range recs {
+				r := recs[i]
+				if order == NewestFirst {
+					r = recs[len(recs)-1-i]
+				}
+				if bytes.Contains(r.JSON, []byte(term)) && len(wantIDs) < 7 {
+					wantIDs = append(wantIDs, r.Event.ID)
+				}
+			}
+			for _, r := range rows {
+				got = append(got, r.ID)
+			}
+			if !slices.Equal(got, wantIDs) {
+				t.Errorf("term %q order %d limit 7: got %v, want %v", term, order, got, wantIDs)
+			}
+		}
+		s.ftsWindow = ftsWindow
 	}
 	if indexed < 40 {
 		t.Errorf("only %d of %d terms used the index", indexed, len(terms))

@@ -20,6 +20,7 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{"0001_events", schemaEvents},
+		{"0002_events_project", schemaEventsProject},
 		{"0200_ui_sessions", schemaUISessions},        // sessions.go
 		{"0210_ui_rollups", schemaUIRollups},          // overview.go
 		{"0300_alerts", schemaAlerts},                 // alerts.go
@@ -84,6 +85,10 @@ CREATE TABLE checkpoints (
 	updated_ns INTEGER NOT NULL
 ) WITHOUT ROWID;
 `
+
+// schemaEventsProject serves "newest events of a project" without a sort:
+// (project, tool_name) alone is not ordered by seq within a project.
+const schemaEventsProject = `CREATE INDEX events_project ON events(project);`
 
 // migrate applies every step of migrations() not yet recorded.
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -30,8 +30,10 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		return st, fmt.Errorf("stats: %w", err)
 	}
 	var first, last int64
-	// min/max of an indexed column are single index lookups.
-	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(min(ts), 0), coalesce(max(ts), 0) FROM events`).
+	// min and max of an indexed column are single index lookups, but only
+	// one per SELECT.
+	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce((SELECT min(ts) FROM events), 0),
+		coalesce((SELECT max(ts) FROM events), 0)`).
 		Scan(&first, &last); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}

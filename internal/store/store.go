@@ -70,6 +70,9 @@ type Store struct {
 	// by wmu; reset whenever a write fails, so it never claims a value
 	// that a rolled-back transaction did not store).
 	sideSeen map[string]struct{}
+	// ftsWindow is the first window of a windowed text search (ftsWindow
+	// in query.go; tests make it small).
+	ftsWindow int64
 }
 
 // Open opens (creating it when needed, unless read-only) the store at path.
@@ -78,7 +81,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Synchronous != "NORMAL" && opts.Synchronous != "FULL" {
 		return nil, fmt.Errorf("open store %s: synchronous must be NORMAL or FULL, got %q", path, opts.Synchronous)
 	}
-	s := &Store{path: path, opts: opts, keys: schemaKeys()}
+	s := &Store{path: path, opts: opts, keys: schemaKeys(), ftsWindow: ftsWindow}
 	ctx := context.Background()
 	if opts.ReadOnly {
 		if _, err := os.Stat(path); err != nil {

@@ -45,6 +45,14 @@ func benchStore(tb testing.TB) string {
 	tb.Helper()
 	path := filepath.Join(benchDir(tb), fmt.Sprintf("store-%d-%s.db", benchEvents, benchDBVersion))
 	if _, err := os.Stat(path); err == nil {
+		// Apply migrations added since the file was generated.
+		s, err := Open(path, Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			tb.Fatal(err)
+		}
 		return path
 	}
 	tmp := path + ".tmp"
@@ -146,6 +154,10 @@ func BenchmarkQuery1M(b *testing.B) {
 		b.Run(q.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var n int
+			cpu0 := cpuTime()
+			defer func() {
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			}()
 			for i := 0; i < b.N; i++ {
 				rows, err := s.Query(ctx, q.f)
 				if err != nil {

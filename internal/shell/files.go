@@ -78,7 +78,7 @@ func (w *walker) normPath(s string) (string, bool) {
 		if pseudoDevice(s) {
 			return "", false
 		}
-		return filepath.Clean(s), true
+		return filepath.Clean(w.procLinks(s)), true
 	case '~', '$':
 		return s, true
 	}
@@ -95,6 +95,27 @@ func (w *walker) normPath(s string) (string, bool) {
 		return j, true
 	}
 	return filepath.Clean(s), true
+}
+
+// procLinks rewrites /proc/self/cwd and /proc/self/root, which name the
+// shell's own directory and root: cat /proc/self/cwd/../../etc/passwd
+// reads <cwd>/../../etc/passwd, not /proc/etc/passwd.
+func (w *walker) procLinks(s string) string {
+	for _, pre := range []string{"/proc/self/", "/proc/thread-self/", "/dev/fd/../"} {
+		rest, ok := strings.CutPrefix(s, pre)
+		if !ok {
+			continue
+		}
+		switch {
+		case rest == "cwd" || strings.HasPrefix(rest, "cwd/"):
+			if w.cwd != "" {
+				return w.cwd + rest[3:]
+			}
+		case rest == "root" || strings.HasPrefix(rest, "root/"):
+			return "/" + strings.TrimPrefix(rest[4:], "/")
+		}
+	}
+	return s
 }
 
 // pseudoDevice reports /dev and /proc files that are not real files:
@@ -142,10 +163,19 @@ func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
+// listOfPaths reports a colon-separated list such as /host:/container or
+// $HOME/bin:$PATH.
+func listOfPaths(s string) bool {
+	return len(s) > 1 && (s[0] == '/' || s[0] == '~' || s[0] == '$') && strings.IndexByte(s, ':') > 0 && !strings.Contains(s, "://")
+}
+
 // pathCandidates yields the parts of a word that may be paths:
 // the word, the value of --opt=v / key=v, a curl @file, an attached -o/x.
 func pathCandidates(s string, yield func(string)) {
 	try := func(c string) {
+		if c == "" || listOfPaths(c) {
+			return // a list of paths, tried part by part
+		}
 		c = strings.TrimPrefix(c, "@")
 		c = strings.TrimPrefix(c, "<")
 		if i := strings.Index(c, ";type="); i > 0 {
@@ -165,6 +195,12 @@ func pathCandidates(s string, yield func(string)) {
 	}
 	if len(s) > 3 && s[0] == '-' && s[1] != '-' && (s[2] == '/' || s[2] == '~') && strings.Trim(s[2:], "/") != "" {
 		try(s[2:]) // -o/tmp/out, not awk -F/
+	}
+	if listOfPaths(s) {
+		// -v /host:/container, PATH=/a:/b: each part
+		for _, part := range strings.Split(s, ":") {
+			try(part)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
@@ -124,6 +125,22 @@ func (w *walker) staticStmt(st *syntax.Stmt, in *string, f frame) (string, strin
 		}
 	case "base64":
 		if in == nil || !hasFlag(args[1:], "-d", "--decode", "-D") {
+			return "", "", false
+		}
+		if out, ok := decodeB64(*in); ok {
+			return out, "base64", true
+		}
+	case "base32":
+		if in == nil || !hasFlag(args[1:], "-d", "--decode") {
+			return "", "", false
+		}
+		if out, ok := decodeB32(*in); ok {
+			return out, "base32", true
+		}
+	case "openssl":
+		// openssl base64 -d, openssl enc -d -base64 / -a
+		if in == nil || len(args) < 2 || !hasFlag(args[2:], "-d") ||
+			!(args[1] == "base64" || args[1] == "enc" && (hasFlag(args[2:], "-base64") || hasFlag(args[2:], "-a"))) {
 			return "", "", false
 		}
 		if out, ok := decodeB64(*in); ok {
@@ -284,6 +301,16 @@ func decodeB64(s string) (string, bool) {
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(clean); err == nil && validUTF8Text(string(b)) {
+			return string(b), true
+		}
+	}
+	return "", false
+}
+
+func decodeB32(s string) (string, bool) {
+	clean := strings.Join(strings.Fields(s), "")
+	for _, enc := range []*base32.Encoding{base32.StdEncoding, base32.StdEncoding.WithPadding(base32.NoPadding)} {
+		if b, err := enc.DecodeString(clean); err == nil && validUTF8Text(string(b)) && len(b) > 0 {
 			return string(b), true
 		}
 	}

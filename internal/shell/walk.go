@@ -554,6 +554,10 @@ func isDecoder(p *Program) bool {
 		return hasFlag(p.Args, "-d", "--decode", "-D")
 	case "xxd":
 		return hasFlag(p.Args, "-r")
+	case "base32":
+		return hasFlag(p.Args, "-d", "--decode")
+	case "openssl":
+		return len(p.Args) > 1 && (p.Args[0] == "base64" || p.Args[0] == "enc") && hasFlag(p.Args[1:], "-d")
 	}
 	return false
 }

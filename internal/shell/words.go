@@ -495,6 +495,13 @@ func (w *walker) follow(prog *Program, args []arg, stdin *string) {
 			w.nested(c, base.with("ssh", sshTarget(prog.Args)))
 			w.remote--
 		}
+	case name == "kubectl" || name == "oc" || name == "docker" || name == "podman" || name == "nerdctl":
+		if c, label, ok := containerCommand(name, prog.Args); ok {
+			// runs inside a container: its files are not this host's
+			w.remote++
+			w.execWords(c, base.with(label, nil))
+			w.remote--
+		}
 	case name == "watch":
 		if c, ok := watchCommand(prog.Args); ok {
 			w.nested(c, base.with("watch", nil))
@@ -518,6 +525,55 @@ func (w *walker) follow(prog *Program, args []arg, stdin *string) {
 			w.nested(*stdin, base.with(name+" stdin", nil))
 		}
 	}
+}
+
+// execWords runs an argv given as plain words (kubectl exec -- cmd ...).
+func (w *walker) execWords(words []string, f frame) {
+	args := make([]arg, len(words))
+	for i, v := range words {
+		args[i] = arg{val: v, raw: v, lit: true}
+	}
+	w.exec(args, nil, nil, nil, f)
+}
+
+// containerCommand returns the argv run by kubectl/oc exec POD -- CMD and
+// docker/podman exec [opts] CONTAINER CMD.
+func containerCommand(name string, args []string) ([]string, string, bool) {
+	if len(args) == 0 || args[0] != "exec" {
+		// kubectl -n ns exec: find the subcommand after global options
+		i := 0
+		for i < len(args) && strings.HasPrefix(args[i], "-") {
+			if !strings.Contains(args[i], "=") && (args[i] == "-n" || args[i] == "--namespace" || args[i] == "--context" || args[i] == "--kubeconfig" || args[i] == "-H" || args[i] == "--host") {
+				i++
+			}
+			i++
+		}
+		if i >= len(args) || args[i] != "exec" {
+			return nil, "", false
+		}
+		args = args[i:]
+	}
+	label := name + " exec"
+	if name == "kubectl" || name == "oc" {
+		for i, a := range args {
+			if a == "--" && i+1 < len(args) {
+				return args[i+1:], label, true
+			}
+		}
+		return nil, "", false
+	}
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") {
+		switch args[i] {
+		case "-e", "--env", "-u", "--user", "-w", "--workdir", "--env-file", "--detach-keys":
+			i++
+		}
+		i++
+	}
+	if i+1 >= len(args) {
+		return nil, "", false
+	}
+	return args[i+1:], label, true
 }
 
 func isStdinPath(s string) bool {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"path"
 	"regexp"
 	"strconv"
@@ -122,8 +123,12 @@ func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *fact
 		proj = ev.Cwd
 	}
 	f.project = normPath(proj, "")
-	if ev.Action.FilePath != "" {
-		f.toolPath = normPath(ev.Action.FilePath, f.cwd)
+	toolFile := ev.Action.FilePath
+	if toolFile == "" && (ev.ToolName == "Glob" || ev.ToolName == "Grep") {
+		toolFile = globBase(ev.Action.Pattern, ev.Action.Glob)
+	}
+	if toolFile != "" {
+		f.toolPath = normPath(toolFile, f.cwd)
 		switch ev.EventType {
 		case event.TypeFileWrite, event.TypeFileEdit, event.TypeNotebook:
 			f.toolAccess = "write"
@@ -131,16 +136,59 @@ func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *fact
 			f.toolAccess = "read"
 		}
 	}
-	if ev.Action.Command != "" {
+	cmd := ev.Action.Command
+	if cmd == "" && strings.HasPrefix(ev.ToolName, "mcp__") {
+		cmd = mcpCommand(ev.Action.Input)
+	}
+	if cmd != "" {
 		if a == nil {
-			a = shell.Parse(ev.Action.Command, shell.Options{Cwd: f.cwd})
+			a = shell.Parse(cmd, shell.Options{Cwd: f.cwd})
 		}
 		f.addAnalysis(a, nil, false, false, 0)
 		f.hasCmd = true
-		f.unwrap(ev.Action.Command)
+		f.unwrap(cmd)
 		f.dropRemotePaths()
 	}
 	return f
+}
+
+// mcpCommand returns the shell command an MCP tool is asked to run (a
+// top-level "command", "cmd", "script" or "shell_command" string of its
+// input), so shell-running MCP servers get the same rules as Bash.
+func mcpCommand(in json.RawMessage) string {
+	if len(in) == 0 || in[0] != '{' || len(in) > 1<<20 {
+		return ""
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(in, &m) != nil {
+		return ""
+	}
+	for _, k := range []string{"command", "cmd", "script", "shell_command", "commandLine"} {
+		var s string
+		if raw, ok := m[k]; ok && json.Unmarshal(raw, &s) == nil && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// globBase is the fixed directory part of an absolute Glob/Grep pattern
+// ("/home/dev/**/.env" -> "/home/dev"), so searches outside the project
+// are seen even without a path argument.
+func globBase(patterns ...string) string {
+	for _, p := range patterns {
+		if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "~") {
+			continue
+		}
+		if i := strings.IndexAny(p, "*?[{"); i >= 0 {
+			p = p[:i]
+		}
+		if i := strings.LastIndexByte(p, '/'); i > 0 {
+			return p[:i]
+		}
+		return p
+	}
+	return ""
 }
 
 // fromEventFacts converts the content facts the hook stored on the event.

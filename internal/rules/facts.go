@@ -356,6 +356,7 @@ func (f *facts) unwrap(raw string) {
 		case interpFlags[interpBase(p.name)] != "":
 			if code := flagValue(p.args, interpFlags[interpBase(p.name)], ""); code != "" {
 				f.code = append(f.code, code)
+				budget -= f.addCodeCommands(code, p)
 				for _, m := range b64Literal.FindAllString(code, 8) {
 					if d, ok := decodeB64(m); ok {
 						f.decoded = append(f.decoded, d)
@@ -392,6 +393,26 @@ func (f *facts) unwrap(raw string) {
 			}
 		}
 	}
+}
+
+// codeCmdRe finds shell commands handed to the shell from interpreter code:
+// os.system("..."), subprocess.run("...", shell=True), child_process
+// exec("..."), system("..."), backticks in Perl/Ruby/PHP.
+var codeCmdRe = regexp.MustCompile(`(?:os\.system|os\.popen|subprocess\.(?:run|call|Popen|check_output|check_call|getoutput)|execSync|exec|spawnSync|system|shell_exec|passthru|popen)\(\s*(?:\[\s*)?(?:f|r|b)?(['"])((?:[^'"\\]|\\.){2,}?)['"]`)
+
+// addCodeCommands parses the shell commands interpreter code runs, as
+// programs wrapped by the interpreter. It returns how many it parsed.
+func (f *facts) addCodeCommands(code string, p *prog) int {
+	if len(code) > 64<<10 {
+		return 0
+	}
+	n := 0
+	for _, m := range codeCmdRe.FindAllStringSubmatch(code, 4) {
+		cmd := strings.ReplaceAll(m[2], `\"`, `"`)
+		f.addAnalysis(shell.Parse(cmd, shell.Options{Cwd: f.cwd}), append(append([]string(nil), p.wrappers...), p.name+" "+interpFlags[interpBase(p.name)]), p.decoded, p.script, p.depth+1)
+		n++
+	}
+	return n
 }
 
 // addCron parses crontab lines: the schedule is dropped, the command parsed.

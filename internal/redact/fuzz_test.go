@@ -53,6 +53,20 @@ var secretTemplates = []struct {
 	{"npm_token", alnum, 36, func(c string) string { return "npm_" + c }},
 	{"anthropic_key", alnum, 40, func(c string) string { return "sk-ant-api03-" + c }},
 	{"openai_key", alnum, 40, func(c string) string { return "sk-proj-" + c }},
+	{"aws_secret_key", alnum, 40, func(c string) string { return "aws_secret_access_key = " + c }},
+	{"github_token", alnum, 40, func(c string) string { return "github_pat_11" + c }},
+	{"slack_webhook", alnum, 24, func(c string) string { return "https://hooks.slack.com/services/T0/B0/" + c }},
+	{"huggingface_token", alnum, 34, func(c string) string { return "hf_" + c }},
+	{"sendgrid_key", alnum, 66, func(c string) string { return "SG." + c[:22] + "." + c[22:] }},
+	{"pypi_token", alnum, 60, func(c string) string { return "pypi-AgE" + c }},
+	{"password", alnum, 12, func(c string) string { return "sshpass -p Q" + c + " ssh h" }},
+	{"password", alnum, 12, func(c string) string { return "curl -u admin:Q" + c + " https://x" }},
+	{"password", alnum, 12, func(c string) string { return "docker login -u bob -p Q" + c + " r.io" }},
+	{"password", alnum, 12, func(c string) string { return "echo 'Q" + c + "' | sudo -S id" }},
+	{"password", alnum, 12, func(c string) string { return "machine h\nlogin u\npassword Q" + c }},
+	{"authorization_header", alnum, 24, func(c string) string { return "Cookie: sid=Q" + c }},
+	{"secret_var", alnum, 16, func(c string) string { return `{"client_secret": "Q` + c + `"}` }},
+	{"secret_var", alnum, 16, func(c string) string { return "--api-key Q" + c }},
 }
 
 const (

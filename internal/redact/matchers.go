@@ -395,7 +395,7 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 		return ke
 	}
 	var st, en int
-	envLine := false
+	envLine, unterminated := false, false
 	switch q := s[p]; q {
 	case '"':
 		st = p + 1
@@ -408,6 +408,7 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 			en++
 		}
 		en = min(en, len(s))
+		unterminated = en >= len(s) || s[en] != '"'
 	case '\'':
 		st = p + 1
 		j := strings.IndexAny(s[st:min(len(s), st+8192)], "'\n")
@@ -415,6 +416,7 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 			j = min(len(s), st+8192) - st
 		}
 		en = st + j
+		unterminated = en >= len(s) || s[en] != '\''
 	default:
 		st = p
 		en = p
@@ -428,9 +430,13 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 			en++
 		}
 	}
-	// Whatever the verdict, the value has been read: do not scan it again
-	// for this matcher (keeps runs of unterminated quotes linear).
-	next := max(ke, en)
+	// Keys inside the value are examined in turn (password= api_key=x),
+	// except when the value is an unterminated quote: it was read to its
+	// limit and is not read again, which keeps runs of them linear.
+	next := ke
+	if unterminated {
+		next = max(ke, en)
+	}
 	v := s[st:en]
 	if envLine {
 		if !secretEnvValue(v) {

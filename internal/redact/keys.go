@@ -121,7 +121,7 @@ func classifyKey(key string) string {
 			hasSuffixFold(s, "password") && len(s) > 8:
 			secret = true
 		case strings.EqualFold(s, "key") || strings.EqualFold(s, "keys"):
-			secret = i > 0 && (inFold(seg(i-1), keyPrefixes) || upper)
+			secret = i > 0 && (inFold(seg(i-1), keyPrefixes) || upper && !strings.EqualFold(seg(i-1), "public"))
 		}
 		if !secret {
 			continue

@@ -21,7 +21,18 @@
 // everywhere because rules look for them. Files named by a command that
 // runs on another host (ssh host 'cat /etc/shadow') are that host's and are
 // left out of Paths, Reads and Writes; the program is still listed, with
-// wrapper "ssh".
+// wrapper "ssh" (likewise "kubectl exec", "docker exec"). cd and pushd move
+// the directory later relative paths resolve against (a subshell's cd does
+// not leak), and /proc/self/cwd and /proc/self/root are resolved, so
+// "cd ..; cat x" and "cat /proc/self/cwd/../x" name the file they read.
+//
+// Limits: MaxDepth bounds the strings parsed again as commands (bash -c,
+// eval, su -c, ssh, watch, decoded payloads, here-docs fed to a shell);
+// syntactic nesting ($(...), subshells, pipelines) is walked whatever its
+// depth, bounded by MaxBytes, MaxPrograms and a guard on parenthesis depth
+// that sends absurd nesting to the word-split fallback. Wall time on this
+// 2-core machine: ~10 us for a short command, ~5 ms for a 2 MB here-doc,
+// ~10-20 ms of CPU for 10,000 pipes or 1,000 nested $(...).
 package shell
 
 import (
@@ -110,8 +121,10 @@ type Analysis struct {
 	// HereDocs holds here-doc and here-string bodies (capped), so rules can
 	// look for scripts written by "cat > x.sh <<EOF".
 	HereDocs []string `json:"heredocs,omitempty"`
-	// ParseError is set when the parser rejected the input; Programs then
-	// holds a best-effort split of the raw words.
+	// ParseError is set when the parser rejected the input. Statements
+	// before the error are analysed normally; the rest is parsed again with
+	// error recovery or, failing that, split into words on | ; & && ||
+	// and blanks, so "curl x | sh '" still yields curl and sh.
 	ParseError string `json:"parse_error,omitempty"`
 	// Truncated is true when limits (size, depth, count) cut the analysis short.
 	Truncated bool `json:"truncated,omitempty"`

@@ -194,6 +194,7 @@ type cmdCond struct {
 	localOnly         *bool
 	redirect          *redirCond
 	minDepth          int
+	maxDepth          int // -1: any
 }
 
 func (cc *cmdCond) eval(c *evalCtx) bool {
@@ -217,7 +218,7 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 	if cc.nameNot != nil && cc.nameNot.match(p.name) {
 		return false
 	}
-	if p.depth < cc.minDepth {
+	if p.depth < cc.minDepth || (cc.maxDepth >= 0 && p.depth > cc.maxDepth) {
 		return false
 	}
 	if cc.dynamic != nil && p.dynamic != *cc.dynamic {

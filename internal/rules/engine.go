@@ -353,7 +353,7 @@ func signalOf(f *facts, h hit, hits []hit, want map[string]bool) string {
 	if want["shell_wrapper"] && progVia && !p.script {
 		for _, w := range p.wrappers {
 			first := strings.Fields(w + " x")[0]
-			if (shells[first] && strings.Contains(w, "-c")) || first == "eval" || interpFlags[interpBase(first)] != "" {
+			if (shells[first] && (strings.Contains(w, "-c") || strings.HasSuffix(w, " stdin"))) || first == "eval" || interpFlags[interpBase(first)] != "" {
 				return "shell_wrapper"
 			}
 		}

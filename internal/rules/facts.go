@@ -320,7 +320,7 @@ func isRemote(p *prog) bool {
 func decodedWrap(ws []string) bool {
 	for _, w := range ws {
 		switch strings.Fields(w + " x")[0] {
-		case "base64", "base32", "xxd", "openssl", "printf", "hex", "decode":
+		case "base64", "base32", "xxd", "openssl", "hex", "decode":
 			return true
 		}
 	}

@@ -710,7 +710,7 @@ func (l *loader) fieldCond(k, v *yaml.Node, field string) cond {
 }
 
 func (l *loader) cmdSpec(v *yaml.Node, field string) *cmdCond {
-	cc := &cmdCond{}
+	cc := &cmdCond{maxDepth: -1}
 	if v.Kind != yaml.MappingNode {
 		cc.name = l.matcher(v, field, true)
 		return cc
@@ -744,6 +744,7 @@ func (l *loader) cmdSpec(v *yaml.Node, field string) *cmdCond {
 		"local_host_only":          func(v *yaml.Node) { cc.localOnly = b(v, field+".local_host_only") },
 		"redirect":                 func(v *yaml.Node) { cc.redirect = l.redirCond(v, field+".redirect") },
 		"min_depth":                func(v *yaml.Node) { cc.minDepth = l.integer(v, field+".min_depth", 0) },
+		"max_depth":                func(v *yaml.Node) { cc.maxDepth = l.integer(v, field+".max_depth", 0) },
 		"arg_path_wide":            func(v *yaml.Node) { cc.argPathWide = l.boolean(v, field+".arg_path_wide") },
 		"arg_path_covers_project":  func(v *yaml.Node) { cc.argPathCovers = l.boolean(v, field+".arg_path_covers_project") },
 		"stdin_piped":              func(v *yaml.Node) { cc.stdinPiped = b(v, field+".stdin_piped") },

@@ -96,6 +96,18 @@ export function liveView(root: HTMLElement, r: Route): () => void {
     }
   });
 
+  // A page kept in the back/forward cache must not keep its stream (and one
+  // of the browser's six connections to this server) open.
+  const onHide = () => {
+    if (es) es.close();
+    es = null;
+  };
+  const onShow = (e: PageTransitionEvent) => {
+    if (e.persisted && !es && !ctl.signal.aborted) connect();
+  };
+  window.addEventListener("pagehide", onHide);
+  window.addEventListener("pageshow", onShow);
+
   const ctl = new AbortController();
   get<EventsPage>("/api/v1/events" + qs({ ...serverParams(f), limit: 200 }), ctl.signal)
     .then((p) => {
@@ -113,6 +125,8 @@ export function liveView(root: HTMLElement, r: Route): () => void {
 
   return () => {
     ctl.abort();
+    window.removeEventListener("pagehide", onHide);
+    window.removeEventListener("pageshow", onShow);
     if (es) es.close();
     delete document.body.dataset.live;
   };

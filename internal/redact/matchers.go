@@ -420,13 +420,13 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 	default:
 		st = p
 		en = p
-		stops := " \t\r\n\"'`,;&|)}]<>"
+		stops := r.bareStop
 		if envLine = lineStart(s, ks) && p == ke+1 && s[ke] == '='; envLine {
 			// .env and shell assignment lines: the value runs to the next
 			// blank, & ; ( included (Django keys hold them).
-			stops = " \t\r\n"
+			stops = r.blank
 		}
-		for en < len(s) && !strings.ContainsRune(stops, rune(s[en])) {
+		for en < len(s) && !stops[s[en]] {
 			en++
 		}
 	}

@@ -125,6 +125,9 @@ type Redactor struct {
 	second  [256][4]uint64
 	word    *charset
 	keyChar *charset
+	// bareStop ends an unquoted value; blank ends a .env value.
+	bareStop *charset
+	blank    *charset
 }
 
 // maxTriggers bounds the number of trigger groups (priorities).
@@ -142,6 +145,9 @@ func New() *Redactor {
 	r := &Redactor{
 		word:    newCharset("A-Z", "a-z", "0-9", "_"),
 		keyChar: newCharset("A-Z", "a-z", "0-9", "_.-"),
+		// no ranges here: '-' is not in the class
+		bareStop: newCharset(" \t\r\n\"'`,;&|)}]<>"),
+		blank:    newCharset(" \t\r\n"),
 	}
 	upperDigits := newCharset("A-Z", "0-9")
 	alnum := newCharset("A-Z", "a-z", "0-9")
@@ -295,7 +301,7 @@ func (r *Redactor) String(s string) (string, []string) {
 // apply replaces the spans, merging overlaps so that no part of a secret
 // survives, and returns the kinds found.
 func apply(s string, ms []match) (string, []string) {
-	slices.SortFunc(ms, func(a, b match) int {
+	cmp := func(a, b match) int {
 		if a.start != b.start {
 			return a.start - b.start
 		}
@@ -303,7 +309,10 @@ func apply(s string, ms []match) (string, []string) {
 			return a.prio - b.prio
 		}
 		return b.end - a.end
-	})
+	}
+	if !slices.IsSortedFunc(ms, cmp) { // usually found in order already
+		slices.SortFunc(ms, cmp)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	var kinds []string

@@ -238,7 +238,8 @@ func (s *session) runsWritten(f *facts, paths []string) []string {
 		if strings.Contains(p.path, "/") {
 			cands = append(cands, p.path)
 		}
-		if shells[p.name] || interpFlags[interpBase(p.name)] != "" || p.name == "source" || p.name == "." {
+		syntaxOnly := shells[p.name] && hasFlag(p.args, "n")
+		if (shells[p.name] && !syntaxOnly) || interpFlags[interpBase(p.name)] != "" || p.name == "source" || p.name == "." {
 			for _, a := range p.args {
 				if !strings.HasPrefix(a, "-") {
 					cands = append(cands, a)

@@ -310,7 +310,7 @@ func BenchmarkUIAPI(b *testing.B) {
 	url := uiBenchServer(b)
 	for _, ep := range []string{
 		"/api/v1/overview?range=24h", "/api/v1/overview?range=30d", "/api/v1/sessions?limit=100",
-		"/api/v1/sessions/" + uiBigSession, "/api/v1/alerts?status=open&limit=500", "/api/v1/projects",
+		"/api/v1/sessions/" + uiBigSession, "/api/v1/alerts?status=open&limit=300", "/api/v1/projects",
 		"/api/v1/events?limit=200", "/api/v1/status",
 	} {
 		b.Run(ep, func(b *testing.B) {

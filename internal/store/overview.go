@@ -164,18 +164,13 @@ func (s *Store) counts(ctx context.Context, out *[]Count, q string, args ...any)
 	return rows.Err()
 }
 
-// schemaUIAlertCounts adds covering indexes for the UI's aggregates, so
-// none of them reads the alerts' JSON or the session rows:
-//   - per-severity open/total counts (alerts page, nav badge);
-//   - alerts by severity and category first seen in a range (overview);
-//   - per-project last activity, sessions and events (projects page).
-//
-// ui_alert_counts keeps the per-severity open/total counts, maintained by
+// schemaUIAlertCounts: a covering index for the projects page (per-project
+// last activity, sessions and events without reading session rows), and
+// ui_alert_counts, which keeps the per-severity open/total counts, maintained by
 // triggers on alerts (the dispatcher's upserts and AckAlert), so the alerts
 // page and the navigation badge read four rows however many alerts exist.
 const schemaUIAlertCounts = `
 DROP INDEX IF EXISTS ui_alerts_severity_status;
-CREATE INDEX IF NOT EXISTS ui_alerts_first_seen_cover ON alerts(first_seen, severity, category);
 DROP INDEX IF EXISTS ui_sessions_project_last;
 CREATE INDEX IF NOT EXISTS ui_sessions_project_cover ON ui_sessions(project, last_ts, events);
 
@@ -226,16 +221,44 @@ func (s *Store) AlertSeverityCounts(ctx context.Context) ([]SeverityCount, error
 	return out, rows.Err()
 }
 
-// AlertBreakdown counts the alerts first seen at or after since, by
-// severity (highest first) and by category (most first), from the covering
-// index on (first_seen, severity, category). INDEXED BY: left to itself the
-// planner walks an index in severity order and reads every alert row.
+// schemaUIAlertRollup counts alerts per (hour first seen, severity,
+// category), kept by triggers on alerts, so the overview's alert charts
+// over 30 days read a few thousand rows instead of every alert.
+const schemaUIAlertRollup = `
+DROP INDEX IF EXISTS ui_alerts_first_seen_cover;
+CREATE TABLE ui_alert_rollup (
+	hour     INTEGER NOT NULL,
+	severity INTEGER NOT NULL,
+	category TEXT    NOT NULL,
+	n        INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (hour, severity, category)
+) WITHOUT ROWID;
+CREATE TRIGGER ui_alert_rollup_ins AFTER INSERT ON alerts BEGIN
+	INSERT INTO ui_alert_rollup (hour, severity, category, n) VALUES (NEW.first_seen / 3600000000000, NEW.severity, NEW.category, 1)
+	ON CONFLICT (hour, severity, category) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER ui_alert_rollup_upd AFTER UPDATE OF first_seen, severity, category ON alerts
+WHEN OLD.first_seen / 3600000000000 != NEW.first_seen / 3600000000000 OR OLD.severity != NEW.severity OR OLD.category != NEW.category BEGIN
+	UPDATE ui_alert_rollup SET n = n - 1
+	WHERE hour = OLD.first_seen / 3600000000000 AND severity = OLD.severity AND category = OLD.category;
+	INSERT INTO ui_alert_rollup (hour, severity, category, n) VALUES (NEW.first_seen / 3600000000000, NEW.severity, NEW.category, 1)
+	ON CONFLICT (hour, severity, category) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER ui_alert_rollup_del AFTER DELETE ON alerts BEGIN
+	UPDATE ui_alert_rollup SET n = n - 1
+	WHERE hour = OLD.first_seen / 3600000000000 AND severity = OLD.severity AND category = OLD.category;
+END;
+INSERT INTO ui_alert_rollup (hour, severity, category, n)
+SELECT first_seen / 3600000000000, severity, category, count(*) FROM alerts GROUP BY 1, 2, 3;
+`
+
+// AlertBreakdown counts the alerts first seen since the start of the hour
+// that holds since, by severity (highest first) and by category (most
+// first), from ui_alert_rollup.
 func (s *Store) AlertBreakdown(ctx context.Context, since time.Time) (bySeverity, byCategory []Count, err error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT severity, count(*) FROM alerts INDEXED BY ui_alerts_first_seen_cover
-		WHERE first_seen >= ? GROUP BY severity ORDER BY severity DESC`, since.UnixNano())
-	if noAlertsTable(err) {
-		return nil, nil, nil
-	}
+	hour := since.UnixNano() / int64(time.Hour)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT severity, sum(n) AS c FROM ui_alert_rollup WHERE hour >= ?
+		GROUP BY severity HAVING c > 0 ORDER BY severity DESC`, hour)
 	if err != nil {
 		return nil, nil, fmt.Errorf("alert breakdown: %w", err)
 	}
@@ -252,8 +275,8 @@ func (s *Store) AlertBreakdown(ctx context.Context, since time.Time) (bySeverity
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("alert breakdown: %w", err)
 	}
-	if err := s.counts(ctx, &byCategory, `SELECT category, count(*) AS n FROM alerts WHERE first_seen >= ?
-		GROUP BY category ORDER BY n DESC, category LIMIT 20`, since.UnixNano()); err != nil {
+	if err := s.counts(ctx, &byCategory, `SELECT category, sum(n) AS c FROM ui_alert_rollup WHERE hour >= ?
+		GROUP BY category HAVING c > 0 ORDER BY c DESC, category LIMIT 20`, hour); err != nil {
 		return nil, nil, fmt.Errorf("alert breakdown: %w", err)
 	}
 	return bySeverity, byCategory, nil

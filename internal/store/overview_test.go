@@ -126,7 +126,19 @@ func TestAlertCounts(t *testing.T) {
 	if fmt.Sprint(bySev) != "[{CRITICAL 1} {HIGH 1}]" || fmt.Sprint(byCat) != "[{x 2}]" {
 		t.Errorf("breakdown %v %v", bySev, byCat)
 	}
-	if bySev, _, _ := s.AlertBreakdown(ctx, now.Add(time.Hour)); len(bySev) != 0 {
+	// An upsert that moves first_seen to an earlier hour moves the alert.
+	a := mk("a1", rules.High, "x")
+	a.FirstSeen, a.Count = now.Add(-3*time.Hour), 2
+	if err := s.SaveAlerts(ctx, []alert.Alert{a}); err != nil {
+		t.Fatal(err)
+	}
+	if bySev, _, _ := s.AlertBreakdown(ctx, now.Add(-time.Hour)); fmt.Sprint(bySev) != "[{CRITICAL 1}]" {
+		t.Errorf("after first_seen moved back: %v", bySev)
+	}
+	if bySev, _, _ := s.AlertBreakdown(ctx, now.Add(-3*time.Hour)); fmt.Sprint(bySev) != "[{CRITICAL 1} {HIGH 1}]" {
+		t.Errorf("range with the moved alert: %v", bySev)
+	}
+	if bySev, _, _ := s.AlertBreakdown(ctx, now.Add(2*time.Hour)); len(bySev) != 0 {
 		t.Errorf("breakdown after the last alert: %v", bySev)
 	}
 }

@@ -25,6 +25,7 @@ func migrations() []migration {
 		{"0210_ui_rollups", schemaUIRollups},          // overview.go
 		{"0300_alerts", schemaAlerts},                 // alerts.go
 		{"0310_ui_alert_counts", schemaUIAlertCounts}, // overview.go
+		{"0320_ui_alert_rollup", schemaUIAlertRollup}, // overview.go
 	}
 }
 

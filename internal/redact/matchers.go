@@ -395,7 +395,7 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 		return ke
 	}
 	var st, en int
-	envLine, unterminated := false, false
+	envLine := false
 	switch q := s[p]; q {
 	case '"':
 		st = p + 1
@@ -408,7 +408,6 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 			en++
 		}
 		en = min(en, len(s))
-		unterminated = en >= len(s) || s[en] != '"'
 	case '\'':
 		st = p + 1
 		j := strings.IndexAny(s[st:min(len(s), st+8192)], "'\n")
@@ -416,7 +415,6 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 			j = min(len(s), st+8192) - st
 		}
 		en = st + j
-		unterminated = en >= len(s) || s[en] != '\''
 	default:
 		st = p
 		en = p
@@ -430,13 +428,11 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 			en++
 		}
 	}
-	// Keys inside the value are examined in turn (password= api_key=x),
-	// except when the value is an unterminated quote: it was read to its
-	// limit and is not read again, which keeps runs of them linear.
+	// Keys inside the value are examined in turn (password= api_key=x).
+	// This stays linear: a long quoted value has no quote of its kind
+	// inside, so no trigger within it starts another long value of the
+	// same kind.
 	next := ke
-	if unterminated {
-		next = max(ke, en)
-	}
 	v := s[st:en]
 	if envLine {
 		if !secretEnvValue(v) {

@@ -141,7 +141,11 @@ func (s *Store) Overview(ctx context.Context, from, to time.Time, bucket time.Du
 			return o, fmt.Errorf("overview %s: %w", d.col, err)
 		}
 	}
-	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM ui_sessions WHERE last_ts >= ? AND first_ts < ?`,
+	// Active in [from, to): last_ts >= from minus those that start at or
+	// after to. Both walk ui_sessions_last; only the few sessions seen after
+	// to (none when to is now) need their row read.
+	if err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM ui_sessions WHERE last_ts >= ?1) -
+		(SELECT count(*) FROM ui_sessions WHERE last_ts >= ?2 AND first_ts >= ?2)`,
 		from.UnixNano(), to.UnixNano()).Scan(&o.Sessions); err != nil {
 		return o, fmt.Errorf("overview sessions: %w", err)
 	}

@@ -610,7 +610,7 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 	} else {
 		f = buildFacts(syn, nil, nil)
 		if kind == "crontab" {
-			f.addCron(text, prog{})
+			f.addCronTable(text, prog{}, strings.HasPrefix(p, "/etc/"))
 		}
 		for i := range f.progs {
 			f.progs[i].script = true

@@ -416,7 +416,11 @@ func (f *facts) addCodeCommands(code string, p *prog) int {
 }
 
 // addCron parses crontab lines: the schedule is dropped, the command parsed.
-func (f *facts) addCron(text string, q prog) {
+func (f *facts) addCron(text string, q prog) { f.addCronTable(text, q, false) }
+
+// addCronTable parses a crontab; system tables (/etc/crontab, /etc/cron.d)
+// have a user field after the schedule.
+func (f *facts) addCronTable(text string, q prog, system bool) {
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -426,6 +430,9 @@ func (f *facts) addCron(text string, q prog) {
 		n := 5
 		if strings.HasPrefix(fields[0], "@") {
 			n = 1
+		}
+		if system {
+			n++
 		}
 		if len(fields) <= n {
 			continue

@@ -158,7 +158,7 @@ func TestPathologicalBounded(t *testing.T) {
 	eng := loadDefaults(t)
 	limit := 500 * time.Millisecond
 	if raceEnabled {
-		limit *= 5
+		limit *= 10
 	}
 	for name, mk := range pathological {
 		cmd := mk()

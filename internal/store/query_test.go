@@ -160,11 +160,15 @@ func TestTextPrefilterExact(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	g := newGenerator(t, t0, time.Second)
-	recs := g.records(2000)
+	nrec, nterms := 1000, 60
+	if raceEnabled {
+		nrec, nterms = 300, 20
+	}
+	recs := g.records(nrec)
 	mustAppend(t, s, recs)
 	rng := rand.New(rand.NewPCG(3, 4))
 	var terms []string
-	for len(terms) < 80 {
+	for len(terms) < nterms {
 		// Half cut anywhere in a line, half from what people search:
 		// commands, paths, prompts, URLs.
 		r := recs[rng.IntN(len(recs))]
@@ -231,7 +235,7 @@ func TestTextPrefilterExact(t *testing.T) {
 		}
 		s.ftsWindow = ftsWindow
 	}
-	if indexed < 40 {
+	if indexed < nterms/3 {
 		t.Errorf("only %d of %d terms used the index", indexed, len(terms))
 	}
 }

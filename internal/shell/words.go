@@ -502,6 +502,17 @@ func (w *walker) follow(prog *Program, args []arg, stdin *string) {
 			w.execWords(c, base.with(label, nil))
 			w.remote--
 		}
+	case name == "trap":
+		// trap 'CMD' SIGNAL...: CMD runs later, on the signal
+		if len(prog.Args) >= 2 && !strings.HasPrefix(prog.Args[0], "-") {
+			w.nested(prog.Args[0], base.with("trap", prog.Args[1:]))
+		}
+	case name == "script":
+		if c, ok := optionValue(prog.Args, "-c", "--command"); ok {
+			w.nested(c, base.with("script -c", nil))
+		}
+	case (name == "at" || name == "batch") && stdin != nil && !hasFlag(prog.Args, "-f", "-l", "-r", "-d", "-c"):
+		w.nested(*stdin, base.with(name+" stdin", nil))
 	case name == "watch":
 		if c, ok := watchCommand(prog.Args); ok {
 			w.nested(c, base.with("watch", nil))
@@ -576,6 +587,22 @@ func containerCommand(name string, args []string) ([]string, string, bool) {
 	return args[i+1:], label, true
 }
 
+// optionValue returns the value of the first of names in args, given as
+// "-c VALUE", "--command VALUE" or "--command=VALUE".
+func optionValue(args []string, names ...string) (string, bool) {
+	for i, a := range args {
+		for _, n := range names {
+			if i+1 < len(args) && (a == n || len(n) == 2 && len(a) > 2 && a[0] == '-' && a[1] != '-' && a[len(a)-1] == n[1]) {
+				return args[i+1], true // -c CMD, -qc CMD
+			}
+			if strings.HasPrefix(n, "--") && strings.HasPrefix(a, n+"=") {
+				return a[len(n)+1:], true
+			}
+		}
+	}
+	return "", false
+}
+
 func isStdinPath(s string) bool {
 	return s == "/dev/stdin" || s == "/proc/self/fd/0" || s == "/dev/fd/0" || s == "-"
 }
@@ -646,6 +673,9 @@ func isStdinShell(p *Program) bool {
 	}
 	if p.Name == "source" || p.Name == "." {
 		return len(p.Args) > 0 && isStdinPath(p.Args[0])
+	}
+	if p.Name == "at" || p.Name == "batch" {
+		return !hasFlag(p.Args, "-f", "-l", "-r", "-d", "-c")
 	}
 	if !isShell(p.Name) {
 		return false
@@ -805,6 +835,15 @@ func prefixWrapper(name string, args []arg) (int, []string, bool) {
 		return xargsStart(args), nil, true
 	case "busybox":
 		return 1, nil, true
+	case "systemd-run":
+		return skipOpts(args, "upEMH", []string{"--unit", "--property", "--setenv", "--on-active", "--on-boot",
+			"--on-startup", "--on-unit-active", "--on-unit-inactive", "--on-calendar", "--slice", "--description",
+			"--uid", "--gid", "--nice", "--working-directory", "--machine", "--host", "--timer-property", "--path-property",
+			"--socket-property"}), nil, true
+	case "unshare":
+		return skipOpts(args, "S G", []string{"--setuid", "--setgid", "--root", "--wd"}), nil, true
+	case "nsenter":
+		return skipOpts(args, "tSGrw", []string{"--target", "--setuid", "--setgid", "--root", "--wd"}), nil, true
 	case "chroot":
 		i := skipOpts(args, "", []string{"--userspec", "--groups"})
 		return i + 1, nil, true // new root

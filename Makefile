@@ -42,12 +42,6 @@ bench-go:
 bench-hook: build
 	$(GO) run ./apptest/cmd/hookbench -bin $(BIN) -fixture $(SHARED)/fixtures/hooks/PreToolUse-Bash.json -n 2000
 
-# Detection score on the labelled dev corpus (owned by the rules work):
-# replays every session through the default rules and the alert policy and
-# prints the score table. An empty VIGIL_HOME keeps local config out of it.
-detect: build
-	VIGIL_HOME=$$(mktemp -d) ./$(BIN) replay -q --score $(SHARED)/corpus/labels.json $(SHARED)/corpus/sessions
-
 # Score the rule engine on the labelled corpus (detection, false positives,
 # categories, latency).
 detect: build

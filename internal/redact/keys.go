@@ -99,6 +99,9 @@ func classifyKey(key string) string {
 	if key == "PWD" || key == "OLDPWD" {
 		return "" // the shell's working directory variables
 	}
+	if strings.EqualFold(key, "auth") || key == "_auth" {
+		return KindSecretVar // .npmrc _auth, docker config.json "auth": base64(user:pass)
+	}
 	var segs [maxSegs][2]int
 	n, ok := splitKey(key, &segs)
 	if !ok || n == 0 {

@@ -371,8 +371,10 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 		return ke
 	}
 	p := ke
+	quoted := false
 	if !flag && ks > 0 && (s[ks-1] == '"' || s[ks-1] == '\'') && p < len(s) && s[p] == s[ks-1] {
 		p++ // "key": or 'key' =>
+		quoted = true
 	}
 	p = skipBlanks(s, p)
 	switch {
@@ -381,6 +383,9 @@ func (r *Redactor) kvAt(s string, i int, t *trigger, ms *[]match) int {
 	case p < len(s) && (s[p] == '=' || s[p] == ':'):
 		if s[p] == ':' && strings.HasPrefix(s[p:], "://") {
 			return ke
+		}
+		if s[p] == ':' && !quoted && strings.EqualFold(key, "auth") {
+			return ke // "auth: fix clock skew" is a commit subject, not a credential
 		}
 		p++
 	case flag && p > ke:

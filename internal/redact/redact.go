@@ -202,7 +202,7 @@ func New() *Redactor {
 	add((*Redactor).clientPasswordAt, true, "docker", "podman", "nerdctl", "buildah", "skopeo", "helm", "redis-cli", "mongo", "sqlcmd")
 	add((*Redactor).curlUserAt, true, "curl")
 	add((*Redactor).echoPipeAt, true, "echo ", "printf ")
-	add((*Redactor).kvAt, true, "pass", "pwd", "secret", "token", "key")
+	add((*Redactor).kvAt, true, "pass", "pwd", "secret", "token", "key", "auth")
 	if prio > maxTriggers {
 		panic("redact: too many trigger groups") // programmer error
 	}

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/vigil-sec/vigil/internal/event"
 )
 
 // cond is a compiled condition.
@@ -797,13 +795,4 @@ func lookupField(name string) (func(f *facts) []string, bool) {
 	}
 	g, ok := fieldGetters[name]
 	return g, ok
-}
-
-// toolAccessOf is used by content scanning to mark what a tool does.
-func toolAccessOf(ev *event.Event) string {
-	switch ev.EventType {
-	case event.TypeFileWrite, event.TypeFileEdit, event.TypeNotebook:
-		return "write"
-	}
-	return "read"
 }

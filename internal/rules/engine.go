@@ -2,7 +2,6 @@ package rules
 
 import (
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -677,6 +676,3 @@ func execLines(text string) string {
 	}
 	return b.String()
 }
-
-// errNoRules is returned by helpers that need at least one rule.
-var errNoRules = errors.New("no rules loaded")

@@ -67,7 +67,6 @@ type facts struct {
 	code    []string
 	content *ContentFacts
 	assigns []string
-	hasCmd  bool
 	// reBudget bounds the argument bytes regular expressions may scan for
 	// one event, so hostile commands (thousands of nested programs with
 	// long arguments) cost milliseconds, not seconds.
@@ -145,7 +144,6 @@ func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *fact
 			a = shell.Parse(cmd, shell.Options{Cwd: f.cwd})
 		}
 		f.addAnalysis(a, nil, false, false, 0)
-		f.hasCmd = true
 		f.unwrap(cmd)
 		f.dropRemotePaths()
 	}

@@ -292,15 +292,26 @@ func BenchmarkUIPageLoad(b *testing.B) {
 	n := 0
 	for _, pg := range pages {
 		b.Run(pg.name, func(b *testing.B) {
-			var total, worst float64
+			var total, worst, first float64
 			for b.Loop() {
 				n++
 				ms := loadMS(b, ctx, url, pg.route, pg.view, n)
 				total += ms
 				worst = max(worst, ms)
+				if pg.view == "session" {
+					f, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.timelineFirstAt`))
+					if err != nil {
+						b.Fatal(err)
+					}
+					v, _ := strconv.ParseFloat(f, 64)
+					first += v
+				}
 			}
 			b.ReportMetric(total/float64(b.N), "ms/load")
 			b.ReportMetric(worst, "ms-worst")
+			if first > 0 {
+				b.ReportMetric(first/float64(b.N), "ms-first-rows")
+			}
 		})
 	}
 }

@@ -361,6 +361,7 @@ export function sessionView(root: HTMLElement, r: Route): () => void {
       chunk(150);
       requestAnimationFrame(() => {
         firstMs = performance.now() - t0;
+        document.body.dataset.timelineFirstAt = String(Math.round(performance.now()));
         const step = () => {
           if (ctl.signal.aborted) return;
           chunk(600);

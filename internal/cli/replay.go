@@ -46,6 +46,7 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	noDefaults := fs.Bool("no-defaults", false, "leave the built-in rules out")
 	score := fs.String("score", "", "labels.json of a labelled corpus: print the score table")
 	quiet := fs.Bool("q", false, "do not print alerts (with --score: only the table)")
+	all := fs.Bool("all", false, "print every match, not only the first of each alert (dedup still counts them)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -112,11 +113,13 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 			}
 			for _, m := range l.Matches {
 				a, isNew, _ := col.Handle(m)
-				if !isNew {
+				if isNew {
+					alerts++
+					scored = append(scored, rules.ScoredAlert{File: l.File, Line: l.Line, Severity: m.Severity, Category: m.Category})
+				}
+				if !isNew && !*all {
 					continue
 				}
-				alerts++
-				scored = append(scored, rules.ScoredAlert{File: l.File, Line: l.Line, Severity: m.Severity, Category: m.Category})
 				if *quiet {
 					continue
 				}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -69,7 +70,7 @@ func TestUIScreenshots(t *testing.T) {
 		{"session-timeline.png", "#/sessions/867029ff-d740-4756-b147-0c0a9687a018", "session"},
 		{"alerts.png", "#/alerts", "alerts"},
 		{"alert-detail.png", "#/alerts/" + alertID, ""},
-		{"search.png", "#/live?outside_scope=true", "live"},
+		{"search.png", "#/search?since=all&q=" + url.QueryEscape(`{tool="Bash"} |~ "curl|wget|nc |base64"`), "search"},
 		{"projects.png", "#/projects", "projects"},
 	}
 	for n, s := range shots {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,16 +227,17 @@ func TestUIBrowser(t *testing.T) {
 	})
 	t.Run("search", func(t *testing.T) {
 		p.t = t
-		if resp, err := http.Get(env.URL + "/api/v1/events?q=%7Btool_name%3D%22Bash%22%7D"); err != nil {
-			t.Fatal(err)
-		} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
-			t.Skipf("the query language is not wired into the server yet (GET /api/v1/events?q= answers %s)", resp.Status)
-		}
 		p.open(`#/search?q=`+`%7Btool_name%3D%22Bash%22%7D&since=all`, "table.events tbody tr.ev-row")
 		types := eval[[]string](p, `[...new Set([...document.querySelectorAll('table.events .c-type .tbadge')].map(e => e.textContent))]`)
 		if len(types) != 1 || types[0] != "Bash" {
 			t.Errorf("search {tool_name=\"Bash\"} shows tools %v", types)
 		}
+		// Typing a query in the box puts it in the URL.
+		p.open("#/search", ".searchbar")
+		p.run(chromedp.SetValue(chromedp.CSS(`.searchbar input[name=q]`), `{tool="Read"} |= "flags"`),
+			chromedp.Click(chromedp.CSS(`.searchbar button[type=submit]`)))
+		p.waitJS(`decodeURIComponent(location.hash).includes('{tool="Read"}') && document.querySelectorAll('table.events tbody tr.ev-row').length > 0`, 5*time.Second)
+		p.mustContain("table.events", "flags.yaml")
 		p.open(`#/search?q=`+`%7Btool_name%3D%22Bash%22%7D%20%7C%3D%20%22nothing-matches-this%22&since=all`, ".empty")
 		p.open(`#/search?q=`+`%7Bbroken&since=all`, ".error")
 	})
@@ -296,6 +296,7 @@ func TestUIBrowser(t *testing.T) {
 			{"#/live", "table.events tbody tr.ev-row", "table.events tbody tr.ev-row"},
 			{"#/sessions/xss-session", ".timeline .tl-row.tl-blocked", ".timeline .tl-row.tl-blocked"},
 			{"#/live?session=xss-session&blocked=true", "table.events tbody tr.ev-row", "table.events tbody tr.ev-row"},
+			{"#/search?q=%7Bsession_id%3D%22xss-session%22%7D&since=all", "table.events tbody tr.ev-row", "table.events tbody tr.ev-row"},
 			{"#/sessions", "table.sessions tbody tr", ""},
 			{"#/projects", "table.projects tbody tr", ""},
 			{"#/overview", ".cards", ""},

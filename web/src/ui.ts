@@ -101,7 +101,7 @@ export function eventRow(e: VEvent, opts: EventTableOpts = {}): HTMLTableRowElem
     h("td", { class: "c-type" },
       h("span", { class: "tbadge " + typeClass(e.event_type) }, e.tool_name || e.event_type || "?"),
       e.agent_id ? h("span", { class: "sub-mark", title: "subagent " + (e.agent_type || "") + " " + e.agent_id }, "↳" + (e.agent_type || "agent")) : null),
-    h("td", { class: "c-what mono" }, summary(e),
+    h("td", { class: "c-what mono" }, h("span", { class: "clamp" }, summary(e)),
       outcome && !outcome.success ? h("span", { class: "fail-mark" }, " ✗ " + (outcome.exit_code !== undefined ? "exit " + outcome.exit_code : outcome.error || "failed")) : null,
       outcome && outcome.duration_ms ? h("span", { class: "dim" }, "  " + fmtDuration(outcome.duration_ms)) : null),
     h("td", { class: "c-flags" }, flagChips(e)),

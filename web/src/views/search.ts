@@ -5,19 +5,20 @@ import { h, clear } from "../dom";
 import { errorBox, empty, eventRow, eventTable, go, href, loading, markReady, pageHeader, type Route } from "../ui";
 
 const EXAMPLES = [
-  '{tool_name="Bash"} |= "curl"',
-  '{event_type="file_read"} | json | security_flags_sensitive_path="true"',
-  '{project="api"} |~ "rm -rf|chmod 777"',
-  '{hook_event="PreToolUse"} | decision_action!=""',
+  '{tool="Bash"} |= "curl"',
+  '{event="file_read"} | json | security_flags_sensitive_path="true"',
+  '{tool="Bash"} |~ "rm -rf|chmod 777|base64 -d"',
+  '{decision=~"deny|would_deny|ask|would_ask"}',
+  '{} | json | outcome_duration_ms > 10000',
 ];
 
-const RANGES = ["15m", "1h", "24h", "7d", "30d", ""];
+const RANGES = ["15m", "1h", "24h", "7d", "30d", "all"];
 
 export function searchView(root: HTMLElement, r: Route): () => void {
   const q = r.params.get("q") || "";
-  const since = r.params.get("since") ?? "24h";
-  const input = h("input", { class: "in q", name: "q", value: q, placeholder: '{project="api", tool_name="Bash"} |= "curl"', autocomplete: "off", spellcheck: false });
-  const range = h("select", { class: "in", name: "since" }, ...RANGES.map((x) => h("option", { value: x }, x ? "last " + x : "all time")));
+  const since = RANGES.includes(r.params.get("since") || "") ? r.params.get("since")! : "24h";
+  const input = h("input", { class: "in q", name: "q", value: q, placeholder: '{project="api", tool="Bash"} |= "curl"', autocomplete: "off", spellcheck: false });
+  const range = h("select", { class: "in", name: "since" }, ...RANGES.map((x) => h("option", { value: x }, x === "all" ? "all time" : "last " + x)));
   range.value = since;
   const form = h("form", { class: "searchbar" }, input, range, h("button", { class: "btn", type: "submit" }, "Search"));
   form.addEventListener("submit", (e) => {

@@ -49,83 +49,49 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 	}
 	inserted := 0
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		var headSeq int64
-		var headHash []byte
-		if err := tx.QueryRowContext(ctx, `SELECT head_seq, head_hash FROM chain WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
+		a := appender{s: s, tx: tx}
+		if err := tx.QueryRowContext(ctx, `SELECT head_seq, head_hash FROM chain WHERE id = 1`).Scan(&a.headSeq, &a.headHash); err != nil {
 			return fmt.Errorf("read chain head: %w", err)
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO events
-			(seq, id, ts, project, session_id, tool_name, event_type, hook_event, host, user, agent_id,
-			 outside_scope, sensitive, redacted, decision, data, prev_hash, hash)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING`)
-		if err != nil {
-			return fmt.Errorf("prepare insert: %w", err)
-		}
-		defer ins.Close()
-		hookErrors := 0
-		// The index rows are written after the events, many per statement:
-		// FTS5 flushes its pending terms at every statement that writes it,
-		// so one statement per event would cost a segment flush each.
-		var text bytes.Buffer
-		var ftsRows []ftsRow
 		if s.sideSeen == nil || len(s.sideSeen) > maxSideSeen {
 			s.sideSeen = make(map[string]struct{})
 		}
-		var newSide [][]byte
-		addSide := func(v []byte) {
-			if _, ok := s.sideSeen[string(v)]; !ok {
-				s.sideSeen[string(v)] = struct{}{}
-				newSide = append(newSide, v)
-			}
-		}
-		var stored []byte
-		for i, r := range recs {
+		for i := range recs {
 			recs[i].Seq = 0
-			e := r.Event
-			seq := headSeq + 1
-			h := chainHash(headHash, r.JSON)
-			stored = s.codec.encode(stored[:0], r.JSON)
-			decision := ""
-			if e.Decision != nil {
-				decision = e.Decision.Action
-			}
-			res, err := ins.ExecContext(ctx, seq, e.ID, e.Timestamp.UnixNano(), e.Project, e.SessionID,
-				e.ToolName, e.EventType, e.HookEvent, e.Host, e.User, e.AgentID,
-				e.Security.OutsideProjectScope, e.Security.SensitivePath, len(e.Security.Redactions) > 0,
-				decision, stored, headHash, h)
-			if err != nil {
-				return fmt.Errorf("insert event %s: %w", e.ID, err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				continue // duplicate id
-			}
-			start := text.Len()
-			s.searchText(&text, r.JSON, addSide)
-			if text.Len() > start {
-				ftsRows = append(ftsRows, ftsRow{seq, start, text.Len()})
-			}
-			if e.EventType == event.TypeHookError {
-				hookErrors++
-			}
-			headSeq, headHash = seq, h
-			recs[i].Seq = seq
-			inserted++
 		}
-		if err := insertFTS(ctx, tx, ftsRows, text.Bytes()); err != nil {
+		// Rows go in with one multi-row INSERT per chunk. A chunk that
+		// hits a duplicate id is rolled back to its savepoint and inserted
+		// row by row, skipping the duplicates (rare: replays after a crash,
+		// at-least-once resends).
+		for len(recs) > 0 {
+			n := min(len(recs), insertChunk)
+			ok, err := a.insertChunk(ctx, recs[:n])
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if err := a.insertEach(ctx, recs[:n]); err != nil {
+					return err
+				}
+			}
+			recs = recs[n:]
+		}
+		if err := insertFTS(ctx, tx, a.ftsRows, a.text.Bytes()); err != nil {
 			return err
 		}
-		for _, v := range newSide {
+		for _, v := range a.newSide {
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO fts_values(value) VALUES (?)`, v); err != nil {
 				return fmt.Errorf("index side value: %w", err)
 			}
 		}
-		if inserted > 0 {
+		if a.inserted > 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE chain SET head_seq = ?, head_hash = ?,
 				events = events + ?, hook_errors = hook_errors + ? WHERE id = 1`,
-				headSeq, headHash, inserted, hookErrors); err != nil {
+				a.headSeq, a.headHash, a.inserted, a.hookErrors); err != nil {
 				return fmt.Errorf("update chain head: %w", err)
 			}
 		}
+		inserted = a.inserted
 		return writeCheckpoints(ctx, tx, cps)
 	})
 	if err != nil {
@@ -133,6 +99,149 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 		return 0, fmt.Errorf("append %d events: %w", len(recs), err)
 	}
 	return inserted, nil
+}
+
+// insertChunk is how many events one INSERT statement writes (18 bound
+// parameters each; SQLite allows 32,766).
+const insertChunk = 64
+
+const insertHead = `INSERT INTO events
+	(seq, id, ts, project, session_id, tool_name, event_type, hook_event, host, user, agent_id,
+	 outside_scope, sensitive, redacted, decision, data, prev_hash, hash) VALUES `
+
+const insertRow = `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+// appender is the state of one Append transaction.
+type appender struct {
+	s          *Store
+	tx         *sql.Tx
+	headSeq    int64
+	headHash   []byte
+	inserted   int
+	hookErrors int
+	stored     []byte    // compression buffer
+	args       []any     // bound parameters of one statement
+	full       *sql.Stmt // the prepared insertChunk-row statement
+	one        *sql.Stmt // the prepared one-row statement
+	// The index rows are written after the events, many per statement:
+	// FTS5 flushes its pending terms at every statement that writes it,
+	// so one statement per event would cost a segment flush each.
+	text    bytes.Buffer
+	ftsRows []ftsRow
+	newSide [][]byte
+}
+
+// rowArgs appends the parameters of one event row, chained on prev.
+func (a *appender) rowArgs(args []any, r *Record, seq int64, prev, hash []byte) []any {
+	e := r.Event
+	decision := ""
+	if e.Decision != nil {
+		decision = e.Decision.Action
+	}
+	// Each row needs its own copy: the statement reads args at Exec.
+	stored := a.s.codec.encode(nil, r.JSON)
+	return append(args, seq, e.ID, e.Timestamp.UnixNano(), e.Project, e.SessionID,
+		e.ToolName, e.EventType, e.HookEvent, e.Host, e.User, e.AgentID,
+		e.Security.OutsideProjectScope, e.Security.SensitivePath, len(e.Security.Redactions) > 0,
+		decision, stored, prev, hash)
+}
+
+// accepted records a row as stored.
+func (a *appender) accepted(r *Record, seq int64, hash []byte) {
+	start := a.text.Len()
+	a.s.searchText(&a.text, r.JSON, a.addSide)
+	if a.text.Len() > start {
+		a.ftsRows = append(a.ftsRows, ftsRow{seq, start, a.text.Len()})
+	}
+	if r.Event.EventType == event.TypeHookError {
+		a.hookErrors++
+	}
+	a.headSeq, a.headHash = seq, hash
+	r.Seq = seq
+	a.inserted++
+}
+
+func (a *appender) addSide(v []byte) {
+	if _, ok := a.s.sideSeen[string(v)]; !ok {
+		a.s.sideSeen[string(v)] = struct{}{}
+		a.newSide = append(a.newSide, v)
+	}
+}
+
+// insertChunk inserts recs with one statement, inside a savepoint. It
+// reports false (and leaves nothing behind) when an id was already stored.
+func (a *appender) insertChunk(ctx context.Context, recs []Record) (bool, error) {
+	if _, err := a.tx.ExecContext(ctx, `SAVEPOINT chunk`); err != nil {
+		return false, fmt.Errorf("savepoint: %w", err)
+	}
+	a.args = a.args[:0]
+	seq, prev := a.headSeq, a.headHash
+	hashes := make([][]byte, len(recs))
+	for i := range recs {
+		seq++
+		hashes[i] = chainHash(prev, recs[i].JSON)
+		a.args = a.rowArgs(a.args, &recs[i], seq, prev, hashes[i])
+		prev = hashes[i]
+	}
+	var res sql.Result
+	var err error
+	if len(recs) == insertChunk {
+		if a.full == nil {
+			q := insertHead + strings.TrimSuffix(strings.Repeat(insertRow+",", insertChunk), ",") + ` ON CONFLICT(id) DO NOTHING`
+			if a.full, err = a.tx.PrepareContext(ctx, q); err != nil {
+				return false, fmt.Errorf("prepare insert: %w", err)
+			}
+		}
+		res, err = a.full.ExecContext(ctx, a.args...)
+	} else {
+		q := insertHead + strings.TrimSuffix(strings.Repeat(insertRow+",", len(recs)), ",") + ` ON CONFLICT(id) DO NOTHING`
+		res, err = a.tx.ExecContext(ctx, q, a.args...)
+	}
+	if err != nil {
+		return false, fmt.Errorf("insert events: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(recs)) {
+		if _, err := a.tx.ExecContext(ctx, `ROLLBACK TO chunk`); err != nil {
+			return false, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+		if _, err := a.tx.ExecContext(ctx, `RELEASE chunk`); err != nil {
+			return false, fmt.Errorf("release savepoint: %w", err)
+		}
+		return false, nil
+	}
+	if _, err := a.tx.ExecContext(ctx, `RELEASE chunk`); err != nil {
+		return false, fmt.Errorf("release savepoint: %w", err)
+	}
+	seq = a.headSeq
+	for i := range recs {
+		seq++
+		a.accepted(&recs[i], seq, hashes[i])
+	}
+	return true, nil
+}
+
+// insertEach inserts recs one by one, skipping ids already stored.
+func (a *appender) insertEach(ctx context.Context, recs []Record) error {
+	if a.one == nil {
+		var err error
+		if a.one, err = a.tx.PrepareContext(ctx, insertHead+insertRow+` ON CONFLICT(id) DO NOTHING`); err != nil {
+			return fmt.Errorf("prepare insert: %w", err)
+		}
+	}
+	for i := range recs {
+		r := &recs[i]
+		seq := a.headSeq + 1
+		h := chainHash(a.headHash, r.JSON)
+		res, err := a.one.ExecContext(ctx, a.rowArgs(a.args[:0], r, seq, a.headHash, h)...)
+		if err != nil {
+			return fmt.Errorf("insert event %s: %w", r.Event.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // duplicate id
+		}
+		a.accepted(r, seq, h)
+	}
+	return nil
 }
 
 // maxSideSeen bounds the cache of side values already stored.

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/vigil-sec/vigil/internal/project"
 )
 
@@ -283,4 +285,37 @@ func TestUIAPI(t *testing.T) {
 			t.Errorf("cross-origin ack: %s", resp.Status)
 		}
 	})
+}
+
+// TestUIAuth: when serve binds a non-loopback address every UI page, asset
+// and UI endpoint needs the token; /login?token= sets the cookie the
+// browser (and its EventSource) then carries.
+func TestUIAuth(t *testing.T) {
+	env := newUIEnvWith(t, func(o *Options) { o.Addr, o.Token = "192.0.2.10:7474", "s3cret-token" })
+	loadCorpus(t, env, time.Now().Add(-time.Hour), corpusFiles(t)...)
+	for _, path := range []string{"/", "/assets/x.js", "/api/v1/sessions", "/api/v1/sessions/x", "/api/v1/overview",
+		"/api/v1/projects", "/api/v1/alerts", "/api/v1/alerts/x"} {
+		resp, err := http.Get(env.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without token: %s", path, resp.Status)
+		}
+	}
+	resp, err := http.Post(env.URL+"/api/v1/alerts/x/ack", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("ack without token: %s", resp.Status)
+	}
+
+	p := &page{t: t, ctx: newBrowser(t), url: env.URL}
+	p.run(chromedp.Navigate(env.URL + "/login?token=s3cret-token"))
+	p.open("#/sessions", "table.sessions tbody tr")
+	p.open("#/live", "table.events tbody tr")
+	p.waitJS(`document.body.dataset.live === 'on'`, 5*time.Second)
 }

@@ -35,6 +35,12 @@ type uiEnv struct {
 
 func newUIEnv(t testing.TB) *uiEnv {
 	t.Helper()
+	return newUIEnvWith(t, nil)
+}
+
+// newUIEnvWith lets a test adjust the server's options (address, token).
+func newUIEnvWith(t testing.TB, opt func(*Options)) *uiEnv {
+	t.Helper()
 	dir := t.TempDir()
 	paths := config.ResolvePaths(func(k string) string {
 		if k == "VIGIL_HOME" {
@@ -53,7 +59,11 @@ func newUIEnv(t testing.TB) *uiEnv {
 				hub.Publish(Message{Kind: "event", Seq: s.Seq, Event: s.Event, Data: s.JSON})
 			}
 		}}})
-	srv := New(Options{Store: st, Ingest: pipe, Hub: hub, Paths: paths, Addr: "127.0.0.1:0", Version: "test"})
+	o := Options{Store: st, Ingest: pipe, Hub: hub, Paths: paths, Addr: "127.0.0.1:0", Version: "test"}
+	if opt != nil {
+		opt(&o)
+	}
+	srv := New(o)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		ts.CloseClientConnections()

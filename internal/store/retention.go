@@ -26,9 +26,12 @@ func (s *Store) ApplyRetention(ctx context.Context, maxAge time.Duration, maxByt
 	deleted := 0
 	if maxAge > 0 {
 		cutoff := time.Now().Add(-maxAge).UnixNano()
-		// Delete every row before the first one that is still young.
+		// Delete every row before the first one that is still young. The
+		// walk in seq order stops at that row, so it costs the old rows, not
+		// the whole table ("+ts" keeps SQLite off the ts index, which would
+		// visit every young row and sort).
 		var upto int64
-		err := s.wdb.QueryRowContext(ctx, `SELECT coalesce((SELECT min(seq) FROM events WHERE ts >= ?) - 1,
+		err := s.wdb.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM events WHERE +ts >= ? ORDER BY seq LIMIT 1) - 1,
 			(SELECT max(seq) FROM events), 0)`, cutoff).Scan(&upto)
 		if err != nil {
 			return 0, fmt.Errorf("retention by age: %w", err)

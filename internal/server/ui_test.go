@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-sec/vigil/internal/alert"
+	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/project"
 	"github.com/vigil-sec/vigil/internal/rules"
 )
@@ -139,7 +140,21 @@ const xssProbe = `window.__xss === undefined && document.querySelectorAll('main 
 func TestUIBrowser(t *testing.T) {
 	env := newUIEnv(t)
 	start := time.Now().Add(-3 * time.Hour)
-	alerts := detect(t, env, loadCorpus(t, env, start, corpusFiles(t)...))
+	corpus := loadCorpus(t, env, start, corpusFiles(t)...)
+	alerts := detect(t, env, corpus)
+	// A 5,000-event session: the config-service session (with its subagent)
+	// repeated, as in BenchmarkUIPageLoad.
+	var tmpl []*event.Event
+	for _, e := range corpus {
+		if e.SessionID == "867029ff-d740-4756-b147-0c0a9687a018" {
+			tmpl = append(tmpl, e)
+		}
+	}
+	g := &uiGen{n: 1 << 40}
+	big := g.session(tmpl, "big-session", time.Now().Add(-time.Hour), 100*time.Millisecond, (5000-2)/(len(tmpl)-2))
+	if _, err := env.Store.Append(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
 	if len(alerts) < 3 {
 		t.Fatalf("the seed rules raised %d alerts on the corpus; the alert tests need several", len(alerts))
 	}
@@ -171,8 +186,8 @@ func TestUIBrowser(t *testing.T) {
 	t.Run("sessions list", func(t *testing.T) {
 		p.t = t
 		p.open("#/sessions", "table.sessions tbody tr")
-		if n := eval[int](p, `document.querySelectorAll('table.sessions tbody tr').length`); n != 3 {
-			t.Errorf("rows: %d, want 3", n)
+		if n := eval[int](p, `document.querySelectorAll('table.sessions tbody tr').length`); n != 4 {
+			t.Errorf("rows: %d, want 4 (3 corpus sessions and the big one)", n)
 		}
 		p.mustContain("table.sessions", "config-service", "billing-service", "docs-site", "—")
 	})
@@ -192,6 +207,20 @@ func TestUIBrowser(t *testing.T) {
 		// Expanding a row shows the raw events as text.
 		p.run(chromedp.Click(chromedp.CSS(".timeline .tl-row.tl-flagged")), chromedp.WaitVisible(chromedp.CSS(".tl-detail pre.json")))
 		p.mustContain(".tl-detail", "outside_project_scope")
+	})
+	t.Run("5000-event timeline", func(t *testing.T) {
+		p.t = t
+		p.open("#/sessions/big-session", ".timeline .tl-row[data-i]")
+		p.waitJS(`document.body.dataset.ready === 'session'`, 20*time.Second)
+		rows := eval[int](p, `document.querySelectorAll('.timeline .tl-row[data-i]').length`)
+		calls := eval[int](p, `document.querySelectorAll('.timeline .tl-row .ok-mark').length`)
+		agents := eval[int](p, `document.querySelectorAll('.timeline .tl-agent').length`)
+		reps := (5000 - 2) / (len(tmpl) - 2)
+		if calls != 10*reps || agents != reps {
+			t.Errorf("%d rows: %d paired calls (want %d), %d subagents (want %d)", rows, calls, 10*reps, agents, reps)
+		}
+		t.Logf("%d events, %d rows rendered %s ms after the view started (first rows at %s ms after navigation)",
+			len(big), rows, eval[string](p, `document.body.dataset.timelineMs`), eval[string](p, `document.body.dataset.timelineFirstAt`))
 	})
 	t.Run("live filter", func(t *testing.T) {
 		p.t = t

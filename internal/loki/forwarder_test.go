@@ -278,27 +278,40 @@ func TestForwarderRoundTrip(t *testing.T) {
 // not double events in Loki.
 func TestForwarderResume(t *testing.T) {
 	t.Parallel()
-	lk := sharedLoki(t)
-	service := "vigil-resume"
-	st := openStore(t)
-	base := time.Now().Add(-5 * time.Minute).Truncate(time.Millisecond)
-	appendEvents(t, st, genEvents("res1", 400, base))
-	c := testClient(t, lk.URL(), FormatProtobuf)
-	rf := startForwarder(t, ForwarderOptions{Client: c, Source: StoreSource{st}, Service: service, MaxBatchEvents: 100})
-	waitDrained(t, st, 30*time.Second)
-	rf.stop()
-	// Simulate a crash between Loki's ack and the checkpoint write: roll
-	// the checkpoint back by 250 events.
-	if err := (StoreSource{st}).SaveCheckpoint(context.Background(), DefaultCheckpoint, checkpointOf(t, st)-250); err != nil {
-		t.Fatal(err)
-	}
-	appendEvents(t, st, genEvents("res2", 100, base.Add(time.Minute)))
-	rf = startForwarder(t, ForwarderOptions{Client: c, Source: StoreSource{st}, Service: service, MaxBatchEvents: 100})
-	waitDrained(t, st, 30*time.Second)
-	rf.stop()
-	verifyExactlyOnce(t, c, service, st, base.Add(-time.Minute))
-	if got := metricValue(t, rf.f.m.alreadyPresent); got != 250 {
-		t.Errorf("vigil_loki_events_already_present_total = %v, want 250", got)
+	for _, tc := range []struct {
+		name         string
+		events, back int
+		batch        int
+	}{
+		{"small batches", 400, 250, 100},
+		// A whole default-size batch (2000 ids) checked at once.
+		{"default batches", 4500, 2500, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lk := sharedLoki(t)
+			service := "vigil-resume-" + strconv.Itoa(tc.events)
+			st := openStore(t)
+			base := time.Now().Add(-5 * time.Minute).Truncate(time.Millisecond)
+			appendEvents(t, st, genEvents(service+"a", tc.events, base))
+			c := testClient(t, lk.URL(), FormatProtobuf)
+			rf := startForwarder(t, ForwarderOptions{Client: c, Source: StoreSource{st}, Service: service, MaxBatchEvents: tc.batch})
+			waitDrained(t, st, 60*time.Second)
+			rf.stop()
+			// Simulate a crash between Loki's acks and the checkpoint
+			// writes: roll the checkpoint back.
+			if err := (StoreSource{st}).SaveCheckpoint(context.Background(), DefaultCheckpoint, checkpointOf(t, st)-int64(tc.back)); err != nil {
+				t.Fatal(err)
+			}
+			appendEvents(t, st, genEvents(service+"b", 100, base.Add(time.Minute)))
+			rf = startForwarder(t, ForwarderOptions{Client: c, Source: StoreSource{st}, Service: service, MaxBatchEvents: tc.batch})
+			waitDrained(t, st, 60*time.Second)
+			rf.stop()
+			verifyExactlyOnce(t, c, service, st, base.Add(-time.Minute))
+			if got := metricValue(t, rf.f.m.alreadyPresent); got != float64(tc.back) {
+				t.Errorf("vigil_loki_events_already_present_total = %v, want %d", got, tc.back)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -341,6 +342,18 @@ func TestUIBrowser(t *testing.T) {
 			if !eval[bool](p, xssProbe) {
 				t.Errorf("%s: markup from an event became live DOM (window.__xss=%v)", route.route, eval[any](p, "window.__xss"))
 			}
+		}
+		// An alert arriving on the live stream shows as a toast, inert too.
+		p.open("#/live", "table.events tbody tr")
+		p.waitJS(`document.body.dataset.live === 'on'`, 5*time.Second)
+		live, _ := json.Marshal(map[string]string{"alert_id": "0190f1aa-0000-7000-8000-0000000000ef", "rule": lit,
+			"severity": "CRITICAL", "summary": lit, "project": lit})
+		env.Hub.Publish(Message{Kind: "alert", Data: live})
+		p.waitJS(`!!document.querySelector('.toast.sev-critical a[href="#/alerts/0190f1aa-0000-7000-8000-0000000000ef"]')`, 3*time.Second)
+		p.mustContain(".toast", lit)
+		time.Sleep(100 * time.Millisecond)
+		if !eval[bool](p, xssProbe) {
+			t.Error("alert toast: markup became live DOM")
 		}
 		// Control: the probe does see markup that reaches the DOM.
 		eval[any](p, `document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=x alt=control>'), 0`)

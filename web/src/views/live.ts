@@ -2,7 +2,7 @@
 import { get, qs, type EventsPage, type Project, type VEvent } from "../api";
 import { h, clear } from "../dom";
 import { filterBar, filtersFrom, matches, serverParams } from "../filters";
-import { errorBox, eventRow, eventTable, go, markReady, pageHeader, type Route } from "../ui";
+import { errorBox, eventRow, eventTable, go, href, markReady, pageHeader, type Route } from "../ui";
 
 const MAX_ROWS = 1000;
 
@@ -78,9 +78,11 @@ export function liveView(root: HTMLElement, r: Route): () => void {
       try {
         const a = JSON.parse((m as MessageEvent).data);
         const al = a.alert || a;
-        const note = h("div", { class: "toast sev-" + String(al.severity || a.severity || "info").toLowerCase() },
-          h("strong", null, String(al.severity || a.severity || "ALERT")), " ", String(a.title || al.summary || al.rule || "alert"),
-          al.project ? " · " + String(al.project) : "");
+        const id = String(a.alert_id || al.id || "");
+        const note = h("div", { class: "toast sev-" + String(al.severity || "info").toLowerCase() },
+          h("strong", null, String(al.severity || "ALERT")), " ", h("span", { class: "mono" }, String(al.rule || "")), " ",
+          String(al.summary || a.title || "alert"), al.project ? " · " + String(al.project) : "",
+          id ? [" · ", h("a", { href: href("alerts", id) }, "open alert")] : null);
         msg.prepend(note);
         setTimeout(() => note.remove(), 15000);
       } catch {

@@ -30,8 +30,11 @@ type ClientOptions struct {
 	BearerToken string
 	// Format is FormatProtobuf (default) or FormatJSON.
 	Format string
-	// Timeout bounds each HTTP request (default 10s).
+	// Timeout bounds each push (default 10s).
 	Timeout time.Duration
+	// QueryTimeout bounds each query (default 60s: checking a batch
+	// against Loki after an outage may scan a long range).
+	QueryTimeout time.Duration
 	// HTTPClient replaces the default client (its Timeout is left alone).
 	HTTPClient *http.Client
 	// UserAgent defaults to "vigil".
@@ -67,6 +70,9 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
+	}
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = max(60*time.Second, o.Timeout)
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "vigil"

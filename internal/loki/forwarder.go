@@ -545,7 +545,7 @@ func (f *Forwarder) build(recs []Record) []Stream {
 			ts = last + 1
 		}
 		f.lastTS[key] = ts
-		out[i].Entries = append(out[i].Entries, Entry{Time: time.Unix(0, ts), Line: string(r.JSON), Metadata: EventMetadata(m)})
+		out[i].Entries = append(out[i].Entries, Entry{Time: time.Unix(0, ts), Line: string(r.JSON), Metadata: EventMetadata(m), orig: m.Time})
 	}
 	return out
 }
@@ -581,8 +581,15 @@ func (f *Forwarder) dropPresent(ctx context.Context, streams []Stream) ([]Stream
 				ids = append(ids, id)
 			}
 			ts := e.Time.UnixNano()
-			if lo == 0 || ts < lo {
-				lo = ts
+			// A previous run may have moved this entry less than this run
+			// did (ties are broken against different neighbours): start
+			// at the event's own timestamp.
+			start := ts
+			if e.orig.Unix() > 0 {
+				start = min(start, e.orig.UnixNano())
+			}
+			if lo == 0 || start < lo {
+				lo = start
 			}
 			if ts > hi {
 				hi = ts

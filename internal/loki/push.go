@@ -23,6 +23,10 @@ type Entry struct {
 	Time     time.Time
 	Line     string
 	Metadata []Label // structured metadata; empty values are dropped
+
+	// orig is the event's own timestamp when Time was moved to keep the
+	// stream's timestamps unique (the forwarder's verification range).
+	orig time.Time
 }
 
 // Stream is a set of entries sharing one label set. Labels need not be

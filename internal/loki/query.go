@@ -130,7 +130,7 @@ func (c *Client) Query(ctx context.Context, query string, t time.Time, limit int
 }
 
 func (c *Client) getQuery(ctx context.Context, path string, v url.Values) (*Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.opts.QueryTimeout)
 	defer cancel()
 	// POST with a form body: batches of event ids in verification queries
 	// make long queries, and Loki accepts both methods.

@@ -47,6 +47,8 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 			return 0, fmt.Errorf("append record %d: %w: needs an event with an id and its JSON", i, ErrInvalidRecord)
 		}
 	}
+	// Compress before taking the write lock: it needs no database.
+	stored := s.codec.encodeAll(recs)
 	inserted := 0
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		a := appender{s: s, tx: tx}
@@ -63,18 +65,17 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 		// hits a duplicate id is rolled back to its savepoint and inserted
 		// row by row, skipping the duplicates (rare: replays after a crash,
 		// at-least-once resends).
-		for len(recs) > 0 {
-			n := min(len(recs), insertChunk)
-			ok, err := a.insertChunk(ctx, recs[:n])
+		for i := 0; i < len(recs); i += insertChunk {
+			j := min(len(recs), i+insertChunk)
+			ok, err := a.insertChunk(ctx, recs[i:j], stored[i:j])
 			if err != nil {
 				return err
 			}
 			if !ok {
-				if err := a.insertEach(ctx, recs[:n]); err != nil {
+				if err := a.insertEach(ctx, recs[i:j], stored[i:j]); err != nil {
 					return err
 				}
 			}
-			recs = recs[n:]
 		}
 		if err := insertFTS(ctx, tx, a.ftsRows, a.text.Bytes()); err != nil {
 			return err
@@ -119,7 +120,6 @@ type appender struct {
 	headHash   []byte
 	inserted   int
 	hookErrors int
-	stored     []byte    // compression buffer
 	args       []any     // bound parameters of one statement
 	full       *sql.Stmt // the prepared insertChunk-row statement
 	one        *sql.Stmt // the prepared one-row statement
@@ -132,14 +132,12 @@ type appender struct {
 }
 
 // rowArgs appends the parameters of one event row, chained on prev.
-func (a *appender) rowArgs(args []any, r *Record, seq int64, prev, hash []byte) []any {
+func (a *appender) rowArgs(args []any, r *Record, stored []byte, seq int64, prev, hash []byte) []any {
 	e := r.Event
 	decision := ""
 	if e.Decision != nil {
 		decision = e.Decision.Action
 	}
-	// Each row needs its own copy: the statement reads args at Exec.
-	stored := a.s.codec.encode(nil, r.JSON)
 	return append(args, seq, e.ID, e.Timestamp.UnixNano(), e.Project, e.SessionID,
 		e.ToolName, e.EventType, e.HookEvent, e.Host, e.User, e.AgentID,
 		e.Security.OutsideProjectScope, e.Security.SensitivePath, len(e.Security.Redactions) > 0,
@@ -170,7 +168,7 @@ func (a *appender) addSide(v []byte) {
 
 // insertChunk inserts recs with one statement, inside a savepoint. It
 // reports false (and leaves nothing behind) when an id was already stored.
-func (a *appender) insertChunk(ctx context.Context, recs []Record) (bool, error) {
+func (a *appender) insertChunk(ctx context.Context, recs []Record, stored [][]byte) (bool, error) {
 	if _, err := a.tx.ExecContext(ctx, `SAVEPOINT chunk`); err != nil {
 		return false, fmt.Errorf("savepoint: %w", err)
 	}
@@ -180,7 +178,7 @@ func (a *appender) insertChunk(ctx context.Context, recs []Record) (bool, error)
 	for i := range recs {
 		seq++
 		hashes[i] = chainHash(prev, recs[i].JSON)
-		a.args = a.rowArgs(a.args, &recs[i], seq, prev, hashes[i])
+		a.args = a.rowArgs(a.args, &recs[i], stored[i], seq, prev, hashes[i])
 		prev = hashes[i]
 	}
 	var res sql.Result
@@ -221,7 +219,7 @@ func (a *appender) insertChunk(ctx context.Context, recs []Record) (bool, error)
 }
 
 // insertEach inserts recs one by one, skipping ids already stored.
-func (a *appender) insertEach(ctx context.Context, recs []Record) error {
+func (a *appender) insertEach(ctx context.Context, recs []Record, stored [][]byte) error {
 	if a.one == nil {
 		var err error
 		if a.one, err = a.tx.PrepareContext(ctx, insertHead+insertRow+` ON CONFLICT(id) DO NOTHING`); err != nil {
@@ -232,7 +230,7 @@ func (a *appender) insertEach(ctx context.Context, recs []Record) error {
 		r := &recs[i]
 		seq := a.headSeq + 1
 		h := chainHash(a.headHash, r.JSON)
-		res, err := a.one.ExecContext(ctx, a.rowArgs(a.args[:0], r, seq, a.headHash, h)...)
+		res, err := a.one.ExecContext(ctx, a.rowArgs(a.args[:0], r, stored[i], seq, a.headHash, h)...)
 		if err != nil {
 			return fmt.Errorf("insert event %s: %w", r.Event.ID, err)
 		}

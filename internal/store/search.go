@@ -57,6 +57,7 @@ func isSideKey(k []byte) bool {
 // searchText appends the indexed text of one JSON line to buf and calls
 // side for each value of a side key.
 func (s *Store) searchText(buf *bytes.Buffer, line []byte, side func([]byte)) {
+	first := buf.Len() // this event's text starts here
 	i, n := 0, len(line)
 	depth := 0
 	var key []byte // the last top-level key
@@ -100,6 +101,10 @@ func (s *Store) searchText(buf *bytes.Buffer, line []byte, side func([]byte)) {
 		case len(tok) < minIndexedTerm || hexLike(tok) || (isKey && s.keys[string(tok)]):
 		case !isKey && depth == 1 && isSideKey(key):
 			side(tok)
+		case bytes.Contains(buf.Bytes()[first:], tok):
+			// Already indexed for this event (paths repeat file_path,
+			// programs repeat the command, domain the URL): every term
+			// inside tok is inside the earlier token too.
 		default:
 			buf.Write(tok)
 			buf.WriteByte('\n')

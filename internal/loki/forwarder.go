@@ -520,7 +520,9 @@ func EventMetadata(m *EventMeta) []Label {
 // entry and the stream's order is the store's order. The event's own
 // timestamp stays in the line.
 func (f *Forwarder) build(recs []Record) []Stream {
-	idx := map[string]int{}
+	type streamKey struct{ project, tool, event, hook string }
+	idx := map[streamKey]int{}
+	var keys []string // LabelString of each stream, for lastTS
 	var out []Stream
 	for _, r := range recs {
 		m := r.Meta
@@ -529,14 +531,16 @@ func (f *Forwarder) build(recs []Record) []Stream {
 			_ = json.Unmarshal(r.JSON, &ev) // a bad line still goes out, with empty labels
 			m = MetaOf(&ev)
 		}
-		labels := EventLabels(f.opts.Service, m)
-		key := LabelString(labels)
-		i, ok := idx[key]
+		sk := streamKey{m.Project, m.ToolName, m.EventType, m.HookEvent}
+		i, ok := idx[sk]
 		if !ok {
+			labels := EventLabels(f.opts.Service, m)
 			i = len(out)
-			idx[key] = i
+			idx[sk] = i
 			out = append(out, Stream{Labels: labels})
+			keys = append(keys, LabelString(labels))
 		}
+		key := keys[i]
 		ts := m.Time.UnixNano()
 		if m.Time.Unix() <= 0 {
 			ts = time.Now().UnixNano()

@@ -2,9 +2,9 @@
 // severity and category. One request, served from rollup tables.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { get, qs, type Overview } from "../api";
+import { get, qs, type AlertsPage, type Overview } from "../api";
 import { h, clear } from "../dom";
-import { fmtNum, sevClass, SEVERITIES } from "../format";
+import { fmtAgo, fmtNum, sevClass, SEVERITIES } from "../format";
 import { errorBox, go, href, loading, markReady, pageHeader, type Route } from "../ui";
 
 const RANGES = ["1h", "6h", "24h", "7d", "30d"];
@@ -19,12 +19,13 @@ export function overviewView(root: HTMLElement, r: Route): () => void {
   let plot: uPlot | null = null;
   const ctl = new AbortController();
   const onResize = () => {
-    if (plot) plot.setSize({ width: plot.root.parentElement!.clientWidth - 4, height: 220 });
+    if (plot) plot.setSize({ width: plot.root.parentElement!.clientWidth - 4, height: 190 });
   };
   window.addEventListener("resize", onResize);
 
-  get<Overview>("/api/v1/overview" + qs({ range }), ctl.signal)
-    .then((o) => {
+  const latest = get<AlertsPage>("/api/v1/alerts?status=open&limit=60", ctl.signal).catch(() => null);
+  Promise.all([get<Overview>("/api/v1/overview" + qs({ range }), ctl.signal), latest])
+    .then(([o, al]) => {
       clear(body);
       const t = o.totals;
       body.append(
@@ -41,10 +42,11 @@ export function overviewView(root: HTMLElement, r: Route): () => void {
       const grid = h("div", { class: "panels" });
       body.append(grid);
       grid.append(
+        panel("Alerts by severity", bars(sortSev(o.alerts_by_severity), (n) => go("alerts", "", { severity: n }), true)),
+        panel("Open alerts, most severe first", latestAlerts(al)),
+        panel("Alerts by category", bars(o.alerts_by_category, (n) => go("alerts", "", { category: n }))),
         panel("Tools", bars(o.tools, (n) => go("live", "", { tool: n }))),
         panel("Top projects", bars(o.projects, (n) => go("sessions", "", { project: n }))),
-        panel("Alerts by severity", bars(sortSev(o.alerts_by_severity), (n) => go("alerts", "", { severity: n }), true)),
-        panel("Alerts by category", bars(o.alerts_by_category, (n) => go("alerts", "", { category: n }))),
         panel("Event types", bars(o.event_types, (n) => go("live", "", { event_type: n }))),
       );
       requestAnimationFrame(() => {
@@ -63,6 +65,19 @@ export function overviewView(root: HTMLElement, r: Route): () => void {
     window.removeEventListener("resize", onResize);
     if (plot) plot.destroy();
   };
+}
+
+function latestAlerts(p: AlertsPage | null): HTMLElement {
+  const rank = (s: string) => SEVERITIES.indexOf((s || "").toUpperCase());
+  const list = [...(p?.alerts || [])].sort((a, b) => rank(a.severity) - rank(b.severity)).slice(0, 10);
+  if (list.length === 0) return h("div", { class: "empty small" }, "no open alerts");
+  return h("div", { class: "latest" },
+    ...list.map((a) =>
+      h("a", { class: "latest-row", href: href("alerts", a.id), title: a.summary || "" },
+        h("span", { class: "sev-dot " + sevClass(a.severity) }),
+        h("span", { class: "mono latest-rule" }, a.rule),
+        h("span", { class: "latest-proj dim" }, a.project || ""),
+        h("span", { class: "dim latest-ago" }, fmtAgo(a.last_seen)))));
 }
 
 function sortSev(xs: { name: string; count: number }[]) {
@@ -99,7 +114,7 @@ function activityChart(box: HTMLElement, o: Overview): uPlot {
   const bars = uPlot.paths.bars!({ size: [0.8, 40] });
   const opts: uPlot.Options = {
     width: Math.max(300, box.clientWidth - 4),
-    height: 220,
+    height: 190,
     legend: { show: true, live: true },
     cursor: { points: { show: false } },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },

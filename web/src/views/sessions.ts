@@ -146,9 +146,26 @@ export function buildTimeline(events: VEvent[]): Item[] {
       list.push(orphan);
       continue;
     }
+    // A permission prompt belongs to the tool call it interrupts: the
+    // newest call in the same context still waiting for its Post.
+    if (e.event_type === "notification" && e.action_details?.notification_type === "permission_prompt") {
+      const open = lastOpenCall(list);
+      if (open) {
+        open.extra.push(e);
+        continue;
+      }
+    }
     list.push({ kind: "event", ev: e });
   }
   return top;
+}
+
+function lastOpenCall(list: Item[]): Call | undefined {
+  for (let i = list.length - 1, n = 0; i >= 0 && n < 20; i--, n++) {
+    const it = list[i];
+    if (it.kind === "call" && it.pre && !it.post) return it;
+  }
+  return undefined;
 }
 
 function callDuration(c: Call): number | undefined {
@@ -253,6 +270,10 @@ function renderLine(ln: Line, idx: number, c: Ctx): HTMLElement {
   if (err) what.append(span("fail-mark", "  " + err));
   const flags = span("tl-flags", "");
   if (flagged) flags.append(flagChips(...evs));
+  if (it.kind === "call" && it.extra.length) {
+    const msg = String(it.extra[0].action_details?.message || "");
+    flags.append(h("span", { class: "chip chip-ask", title: msg }, "asked user"));
+  }
   row.append(span("tl-time mono", fmtClock(main.timestamp)),
     span("tl-off mono dim", isNaN(ts) ? "" : "+" + fmtOffset(ts - c.t0)), cell, dur, flags);
   return row;

@@ -26,9 +26,11 @@
 //	project, session_id, tool_name, event_type, hook_event, host, user, agent_id  TEXT ('' when absent)
 //	outside_scope, sensitive, redacted  INTEGER 0/1 (security_flags)
 //	decision      TEXT                 decision.action of PreToolUse events, '' if none
-//	json          TEXT                 the canonical event JSON line, verbatim
+//	data          BLOB                 the event's JSON line, zstd-compressed against
+//	                                   the dictionary in dicts (see codec.go); Row.JSON
+//	                                   gives back the original bytes
 //	prev_hash     BLOB                 hash of the previous row (or of the anchor)
-//	hash          BLOB                 sha256(prev_hash || json)
+//	hash          BLOB                 sha256(prev_hash || original JSON line)
 //
 // Indexes (every SQLite index ends with the rowid, i.e. seq, so each one
 // also serves "newest first" walks): (ts), (project), (project, tool_name),
@@ -37,11 +39,17 @@
 //
 // events_fts: a contentless FTS5 table (tokenize=trigram, detail=none,
 // contentless_delete=1) over the event's JSON string values, minus keys of
-// the v3 schema and hex/time-like values (ids, digests, timestamps). It is
-// only a pre-filter for `|=` line filters of three characters or more; every
-// candidate row is re-checked exactly against the stored JSON line, so the
-// answer is always what a plain substring scan would give. See search.go for
-// why the pre-filter can never drop a matching row.
+// the v3 schema, hex/time-like values (ids, digests, timestamps) and the
+// values of per-session/per-project keys (cwd, transcript_path, project,
+// host …), which go once each into fts_values instead. It is only a
+// pre-filter for `|=` line filters (and a regex's literal prefix) of three
+// characters or more; every candidate row is re-checked exactly against the
+// JSON line, so the answer is always what a plain substring scan would
+// give. See search.go for why the pre-filter can never drop a matching row.
+// A text query with a limit runs in seq windows from the end it starts at
+// (query.go), so a common term stops early and a rare one costs one pass.
+//
+// dicts: the zstd dictionaries the data column is compressed against.
 //
 // chain: one row with the head of the hash chain (seq, hash), the retention
 // anchor (seq and hash of the last row deleted by retention, so the chain

@@ -13,8 +13,9 @@
 # vendor the nested module github.com/grafana/loki/pkg/push into pkg/push
 # (the module zip omits nested modules) and run `go build ./cmd/loki`.
 #
-# Idempotent and safe when two runs race: each run builds into its own temp
-# directory and moves the finished binary into place with an atomic rename.
+# Idempotent and safe when two runs race: a lock makes later runs wait for
+# the first build, and each build goes to its own temp directory and is
+# moved into place with an atomic rename.
 set -euo pipefail
 
 LOKI_VERSION="${LOKI_VERSION:-v3.5.3}"
@@ -44,6 +45,20 @@ if [[ -x "${dest}" ]]; then
 fi
 
 mkdir -p "${dest_dir}" || die "cannot create cache dir ${dest_dir}"
+
+# Concurrent runs (e.g. several test packages at once on a fresh machine)
+# wait for the first build instead of each spending minutes on their own.
+# Without flock they still end up correct: each builds in its own temp dir
+# and the rename into place is atomic.
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"${dest_dir}/.lock"
+	flock 9 || die "cannot lock ${dest_dir}/.lock"
+	if [[ -x "${dest}" ]]; then
+		log "reusing cached build ${dest}"
+		printf '%s\n' "${dest}"
+		exit 0
+	fi
+fi
 
 # Work outside any go.mod so `go mod download` runs in module-less mode and
 # does not touch the caller's module.

@@ -9,8 +9,10 @@ import (
 )
 
 // retentionChunk bounds the rows one retention transaction deletes, so the
-// writer lock is never held long while ingest waits.
-const retentionChunk = 20000
+// writer lock is never held long while ingest waits: on the 1M store a
+// delete costs 25–85 µs per row (index, FTS and the UI's triggers), so
+// 2,000 rows hold it for 50–170 ms, inside the 250 ms ingest budget.
+const retentionChunk = 2000
 
 // ApplyRetention deletes the oldest events: those older than maxAge
 // (0: no age limit) and, while the live data exceeds maxBytes (0: no size

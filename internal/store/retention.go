@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -142,14 +143,46 @@ func (s *Store) usedBytes(ctx context.Context) (int64, error) {
 	return (pages - free) * size, nil
 }
 
-// vacuum gives free pages back to the file system and truncates the WAL.
+// vacuumStep is how many free pages one incremental_vacuum gives back;
+// each step holds the writer briefly instead of once for all.
+const vacuumStep = 1000
+
+// vacuum gives free pages back to the file system and truncates the WAL,
+// waiting at most 100 ms for readers (a busy WAL is truncated next time).
 func (s *Store) vacuum(ctx context.Context) error {
+	for {
+		var free int64
+		if err := s.wdb.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+			return fmt.Errorf("freelist count: %w", err)
+		}
+		if free == 0 {
+			break
+		}
+		s.wmu.Lock()
+		_, err := s.wdb.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, vacuumStep))
+		s.wmu.Unlock()
+		if err != nil {
+			return fmt.Errorf("incremental vacuum: %w", err)
+		}
+		if free <= vacuumStep {
+			break
+		}
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if _, err := s.wdb.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
-		return fmt.Errorf("incremental vacuum: %w", err)
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("wal checkpoint: %w", err)
 	}
-	if _, err := s.wdb.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 100`); err != nil {
+		return fmt.Errorf("wal checkpoint: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), fmt.Sprintf(`PRAGMA busy_timeout = %d`, s.opts.BusyTimeout.Milliseconds()))
+	// The result row says whether it completed; a busy WAL is not an error.
+	var busy, logPages, done int
+	err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done)
+	if err != nil && !strings.Contains(err.Error(), "SQLITE_BUSY") && !strings.Contains(err.Error(), "database is locked") {
 		return fmt.Errorf("wal checkpoint: %w", err)
 	}
 	return nil

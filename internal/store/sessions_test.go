@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -222,4 +223,24 @@ func TestSessionsBackfill(t *testing.T) {
 	if fmt.Sprint(gotO) != fmt.Sprint(wantO) {
 		t.Errorf("backfilled overview\n got %+v\nwant %+v", gotO, wantO)
 	}
+}
+
+// FuzzSessionsCursor: the session list's cursor and filters come from the
+// URL; any value is either a page or ErrBadCursor, never a panic or an
+// SQL error.
+func FuzzSessionsCursor(f *testing.F) {
+	s := openUITestStore(f)
+	base := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	if _, err := s.Append(context.Background(), uiSessionFixture(f, base)); err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range []string{"", "1763632809000000000:A", "x:y", ":", "-1:", "9223372036854775807:\x00", "1:'; DROP TABLE events; --"} {
+		f.Add(c, "api", 10)
+	}
+	f.Fuzz(func(t *testing.T, cursor, project string, limit int) {
+		_, err := s.Sessions(context.Background(), SessionFilter{Cursor: cursor, Project: project, Limit: limit})
+		if err != nil && !errors.Is(err, ErrBadCursor) {
+			t.Fatalf("cursor %q project %q limit %d: %v", cursor, project, limit, err)
+		}
+	})
 }

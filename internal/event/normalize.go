@@ -754,62 +754,23 @@ func (b *builder) shellFacts(cmd string) {
 	}
 }
 
-// redactJSON redacts every string in an arbitrary JSON value, and replaces
-// whole values under secret-looking keys.
+// redactJSON redacts an arbitrary JSON value (every string, and whole
+// values under secret-named keys) and caps it.
 func (b *builder) redactJSON(field string, raw json.RawMessage) json.RawMessage {
 	if len(raw) > 4*b.n.o.MaxField {
 		b.markCut(field)
 		return mustJSON(map[string]any{"_truncated_bytes": len(raw), "_sha256": digestRaw(raw).SHA256})
 	}
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
+	out, kinds := b.n.o.Redactor.JSON(raw)
+	b.ev.Security.Redactions = mergeKinds(b.ev.Security.Redactions, kinds)
+	if !json.Valid(out) {
 		return nil
 	}
-	v = b.redactValue(field, "", v, 0)
-	out := mustJSON(v)
 	if len(out) > b.n.o.MaxField {
 		b.markCut(field)
 		return mustJSON(map[string]any{"_truncated_bytes": len(out), "_sha256": digest(string(out)).SHA256})
 	}
 	return out
-}
-
-func (b *builder) redactValue(field, key string, v any, depth int) any {
-	if depth > 32 {
-		return nil
-	}
-	switch t := v.(type) {
-	case string:
-		if secretKey(key) && t != "" {
-			b.ev.Security.Redactions = mergeKinds(b.ev.Security.Redactions, []string{"secret_var"})
-			return fmt.Sprintf(redact.Marker, "secret_var")
-		}
-		s, kinds := b.n.o.Redactor.String(t)
-		b.ev.Security.Redactions = mergeKinds(b.ev.Security.Redactions, kinds)
-		return s
-	case map[string]any:
-		for k, x := range t {
-			t[k] = b.redactValue(field, k, x, depth+1)
-		}
-		return t
-	case []any:
-		for i, x := range t {
-			t[i] = b.redactValue(field, key, x, depth+1)
-		}
-		return t
-	}
-	return v
-}
-
-// secretKey reports whether a JSON key names a secret value.
-func secretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range []string{"token", "secret", "password", "passwd", "api_key", "apikey", "private_key", "credential"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return strings.HasSuffix(k, "_key") || k == "key" || k == "authorization"
 }
 
 func mustJSON(v any) json.RawMessage {

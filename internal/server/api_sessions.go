@@ -2,10 +2,12 @@ package server
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/store"
@@ -143,5 +145,31 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	buf.WriteString(strconv.Itoa(limit))
 	buf.WriteString("}\n")
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(buf.Bytes())
+	writeCompressed(w, r, buf.Bytes())
+}
+
+// writeCompressed sends body gzipped to a remote client that accepts it:
+// a 5,000-event timeline is 5 MB of JSON and about a tenth of that
+// gzipped. A loopback client gets it as is, where compressing would only
+// add time.
+func writeCompressed(w http.ResponseWriter, r *http.Request, body []byte) {
+	w.Header().Add("Vary", "Accept-Encoding")
+	if len(body) < 32<<10 || peerIsLoopback(r) || !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		w.Write(body)
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // the level is valid
+	zw.Write(body)
+	zw.Close()
+}
+
+func acceptsGzip(ae string) bool {
+	for _, part := range strings.Split(ae, ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			return strings.ReplaceAll(q, " ", "") != "q=0"
+		}
+	}
+	return false
 }

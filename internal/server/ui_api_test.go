@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -318,4 +321,69 @@ func TestUIAuth(t *testing.T) {
 	p.open("#/sessions", "table.sessions tbody tr")
 	p.open("#/live", "table.events tbody tr")
 	p.waitJS(`document.body.dataset.live === 'on'`, 5*time.Second)
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	tests := []struct {
+		ae   string
+		want bool
+	}{
+		{"", false},
+		{"gzip", true},
+		{"gzip, deflate, br", true},
+		{"br;q=1.0, GZIP;q=0.5", true},
+		{"gzip;q=0", false},
+		{"gzip; q=0", false},
+		{"deflate", false},
+		{"x-gzip", false},
+	}
+	for _, tc := range tests {
+		if got := acceptsGzip(tc.ae); got != tc.want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", tc.ae, got, tc.want)
+		}
+	}
+}
+
+// TestWriteCompressed: large bodies go gzipped to remote clients that ask
+// for it, never to loopback ones.
+func TestWriteCompressed(t *testing.T) {
+	big := []byte(strings.Repeat(`{"event_type":"command_execution"},`, 4000))
+	tests := []struct {
+		name, remote, ae string
+		body             []byte
+		gz               bool
+	}{
+		{"remote gzip", "192.0.2.1:5555", "gzip, br", big, true},
+		{"remote no gzip", "192.0.2.1:5555", "br", big, false},
+		{"loopback", "127.0.0.1:5555", "gzip", big, false},
+		{"small", "192.0.2.1:5555", "gzip", []byte(`{}`), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/api/v1/sessions/x", nil)
+			req.RemoteAddr = tc.remote
+			req.Header.Set("Accept-Encoding", tc.ae)
+			rec := httptest.NewRecorder()
+			writeCompressed(rec, req, tc.body)
+			got := rec.Body.Bytes()
+			if gz := rec.Header().Get("Content-Encoding") == "gzip"; gz != tc.gz {
+				t.Fatalf("gzip %v, want %v", gz, tc.gz)
+			}
+			if tc.gz {
+				zr, err := gzip.NewReader(rec.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+				if rec.Body.Len() > len(tc.body)/5 {
+					t.Errorf("gzipped %d bytes to %d", len(tc.body), rec.Body.Len())
+				}
+			}
+			if !bytes.Equal(got, tc.body) {
+				t.Error("body changed")
+			}
+		})
+	}
 }

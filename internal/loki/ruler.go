@@ -381,6 +381,7 @@ type matcher struct {
 	exact, globs []string
 	re           string
 	contains     []string
+	fold         bool // case-insensitive (program names)
 }
 
 // toNode renders a matcher on field. Lists match when any element does.
@@ -417,15 +418,19 @@ func (m matcher) toNode(field string) (node, error) {
 	for _, c := range m.contains {
 		alts = append(alts, `(?s:.*`+regexp.QuoteMeta(c)+`.*)`)
 	}
+	flags := ""
+	if m.fold {
+		flags = "(?i)"
+	}
 	switch {
 	case len(alts) == 0:
 		return nil, fmt.Errorf("empty matcher on %s", field)
-	case len(alts) == 1 && len(m.exact) == 1 && !list:
+	case len(alts) == 1 && len(m.exact) == 1 && !list && !m.fold:
 		return atom{field, "=", m.exact[0]}, nil
 	case len(alts) == 1:
-		return atom{field, "=~", alts[0]}, nil
+		return atom{field, "=~", flags + alts[0]}, nil
 	}
-	return atom{field, "=~", "(?:" + strings.Join(alts, "|") + ")"}, nil
+	return atom{field, "=~", flags + "(?:" + strings.Join(alts, "|") + ")"}, nil
 }
 
 // jsonEscape escapes s as it appears inside a JSON string (quotes and
@@ -733,6 +738,18 @@ func (p *ruleParser) cond(n *yaml.Node) (node, error) {
 				}
 				parts = append(parts, x)
 			}
+		case "command":
+			x, err := p.commandNames(v)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, x)
+		case "path":
+			x, err := p.pathGlobs(v)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, x)
 		default:
 			if r, ok := conditionReasons[k]; ok {
 				return nil, untranslatable{fmt.Sprintf("uses %q: %s", k, r)}
@@ -744,6 +761,107 @@ func (p *ruleParser) cond(n *yaml.Node) (node, error) {
 		return parts[0], nil
 	}
 	return parts, nil
+}
+
+// splitGlobs sorts values into exact ones and globs, as Vigil does.
+func splitGlobs(vals []string) (exact, globs []string) {
+	for _, v := range vals {
+		if strings.ContainsAny(v, "*?[") {
+			globs = append(globs, v)
+		} else {
+			exact = append(exact, v)
+		}
+	}
+	return exact, globs
+}
+
+// commandNames translates a command condition that only names programs
+// ({name, name_not}, or a bare name list): the event line lists the
+// programs Vigil's shell parser found (action_details.programs), so "some
+// program is named X" is exact. Conditions on a program's arguments,
+// flags, wrappers … are not in the line.
+func (p *ruleParser) commandNames(v *yaml.Node) (node, error) {
+	var name, nameNot []string
+	if v.Kind != yaml.MappingNode {
+		name = p.strs(v)
+	} else {
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			switch k := v.Content[i].Value; k {
+			case "name":
+				name = p.strs(v.Content[i+1])
+			case "name_not":
+				nameNot = p.strs(v.Content[i+1])
+			default:
+				return nil, untranslatable{fmt.Sprintf("uses %q (command.%s): %s", "command", k, conditionReasons["command"])}
+			}
+		}
+	}
+	if len(name) == 0 {
+		return nil, untranslatable{fmt.Sprintf("uses %q without a program name: %s", "command", conditionReasons["command"])}
+	}
+	if len(nameNot) > 0 {
+		// "a program named X that is not Y": with several programs per
+		// event the list cannot tell which one matched.
+		return nil, untranslatable{`uses "command.name_not", which needs per-program matching`}
+	}
+	exact, globs := splitGlobs(name)
+	return matcher{exact: exact, globs: globs, fold: true}.toNode("programs")
+}
+
+// pathGlobs translates a path condition that only globs paths (any access,
+// tool or shell): Vigil matches every path the action touches, which the
+// line holds as action_details.file_path and .paths (with
+// outside_project: security_flags.outside_paths). Access modes are not in
+// the line.
+func (p *ruleParser) pathGlobs(v *yaml.Node) (node, error) {
+	var globs, exclude []string
+	outside := false
+	if v.Kind != yaml.MappingNode {
+		globs = p.strs(v)
+	} else {
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			k, val := v.Content[i].Value, v.Content[i+1]
+			switch k {
+			case "glob":
+				globs = p.strs(val)
+			case "exclude":
+				exclude = p.strs(val)
+			case "outside_project":
+				if err := val.Decode(&outside); err != nil {
+					return nil, untranslatable{"path.outside_project: want true or false"}
+				}
+			case "access", "source":
+				if val.Value == "any" {
+					continue
+				}
+				return nil, untranslatable{fmt.Sprintf("uses %q (path.%s: %s): %s", "path", k, val.Value, conditionReasons["path"])}
+			default:
+				return nil, untranslatable{fmt.Sprintf("uses %q (path.%s): %s", "path", k, conditionReasons["path"])}
+			}
+		}
+	}
+	if len(globs) == 0 {
+		return nil, untranslatable{`uses "path" without a glob`}
+	}
+	if len(exclude) > 0 {
+		// Vigil excludes per path; on the whole list LogQL would drop an
+		// event as soon as any path is excluded.
+		return nil, untranslatable{`uses "path.exclude", which needs per-path matching`}
+	}
+	exact, gl := splitGlobs(globs)
+	m := matcher{exact: exact, globs: gl}
+	if outside {
+		return m.toNode("outside_paths")
+	}
+	a, err := m.toNode("file_path")
+	if err != nil {
+		return nil, err
+	}
+	b, err := m.toNode("paths")
+	if err != nil {
+		return nil, err
+	}
+	return orNode{a, b}, nil
 }
 
 // fieldMatcher translates a value matcher: a string, a list (exact values

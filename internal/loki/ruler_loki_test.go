@@ -27,7 +27,13 @@ func TestRulerRulesFireOnLoki(t *testing.T) {
 		filepath.Join("testdata", "rules", "block.yaml"),
 		filepath.Join("testdata", "ruler", "native.yaml"),
 	}
-	x, err := ExportRuler(readRuleFiles(t, paths...), RulerOptions{Service: service, Interval: time.Second})
+	// The built-in set first, as `vigil rules export` does, then the files.
+	var files []RuleFile
+	for _, d := range rules.DefaultSources() {
+		files = append(files, RuleFile{Name: d.Name, Data: d.Data})
+	}
+	files = append(files, readRuleFiles(t, paths...)...)
+	x, err := ExportRuler(files, RulerOptions{Service: service, Interval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +63,7 @@ func TestRulerRulesFireOnLoki(t *testing.T) {
 	for _, f := range readRuleFiles(t, paths...) {
 		srcs = append(srcs, rules.Source{Name: f.Name, Data: f.Data})
 	}
-	eng, err := rules.Load(config.Rules{}, rules.WithSources(srcs...), rules.WithoutDefaults())
+	eng, err := rules.Load(config.Rules{Defaults: true}, rules.WithSources(srcs...))
 	if err != nil {
 		t.Fatal(err)
 	}

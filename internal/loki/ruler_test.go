@@ -52,19 +52,25 @@ func TestExportRulerGolden(t *testing.T) {
 	if string(got) != string(want) {
 		t.Errorf("export differs from %s (rerun with -update after checking):\n%s", golden, got)
 	}
-	var back RuleGroups
-	if err := yaml.Unmarshal(got, &back); err != nil {
-		t.Fatalf("export is not YAML: %v", err)
-	}
 	reasons := map[string]string{}
 	for _, u := range x.Untranslated {
 		reasons[u.Rule] = u.Reason
+	}
+	for _, id := range []string{"netcat_anywhere", "ssh_dir_touched", "secret_file_read", "many_writes"} {
+		if _, ok := reasons[id]; ok {
+			t.Errorf("%s was not translated: %s", id, reasons[id])
+		}
+	}
+	var back RuleGroups
+	if err := yaml.Unmarshal(got, &back); err != nil {
+		t.Fatalf("export is not YAML: %v", err)
 	}
 	for _, tc := range []struct{ rule, reason string }{
 		{"rm_rf_parsed", `uses "command"`},
 		{"exfil_sequence", "sequence rule"},
 		{"switched_off", "disabled"},
 		{"configuration_tampering", "disabled"},
+		{"ssh_dir_written", "path.access: write"},
 	} {
 		if !strings.Contains(reasons[tc.rule], tc.reason) {
 			t.Errorf("%s: reason %q, want it to mention %q", tc.rule, reasons[tc.rule], tc.reason)

@@ -102,6 +102,9 @@ func TestServeRSSBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory makes RSS meaningless")
+	}
 	path := filepath.Join(t.TempDir(), "q.db")
 	s, err := Open(path, Options{})
 	if err != nil {

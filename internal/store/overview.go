@@ -168,7 +168,11 @@ func (s *Store) counts(ctx context.Context, out *[]Count, q string, args ...any)
 	return rows.Err()
 }
 
-// schemaUIAlertCounts: a covering index for the projects page (per-project
+// schemaUIAlertCounts is idempotent and runs twice (0310 and 0330): an
+// early 0310 made only an index, so a store that ran it would otherwise
+// never get ui_alert_counts.
+//
+// It holds a covering index for the projects page (per-project
 // last activity, sessions and events without reading session rows), and
 // ui_alert_counts, which keeps the per-severity open/total counts, maintained by
 // triggers on alerts (the dispatcher's upserts and AckAlert), so the alerts

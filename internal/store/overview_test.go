@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -140,5 +141,36 @@ func TestAlertCounts(t *testing.T) {
 	}
 	if bySev, _, _ := s.AlertBreakdown(ctx, now.Add(2*time.Hour)); len(bySev) != 0 {
 		t.Errorf("breakdown after the last alert: %v", bySev)
+	}
+}
+
+// TestAlertCountsRepair: a store that ran the first 0310 (an index only)
+// gets ui_alert_counts, with the right counts, from 0330.
+func TestAlertCountsRepair(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	if err := s.SaveAlerts(ctx, []alert.Alert{{ID: "a1", Key: "k", Rule: "r", Severity: rules.High, SessionID: "S",
+		FirstSeen: now, LastSeen: now, Count: 1, Status: alert.StatusOpen}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE ui_alert_counts`, `DROP TRIGGER ui_alert_counts_ins`, `DROP TRIGGER ui_alert_counts_upd`,
+		`DROP TRIGGER ui_alert_counts_del`, `DELETE FROM schema_migrations WHERE name = '0330_ui_alert_counts'`} {
+		if _, err := s.wdb.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if s, err = Open(path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cs, err := s.AlertSeverityCounts(ctx)
+	if err != nil || fmt.Sprint(cs) != "[{HIGH 1 1}]" {
+		t.Fatalf("after repair: %v %v", cs, err)
 	}
 }

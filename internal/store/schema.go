@@ -26,6 +26,7 @@ func migrations() []migration {
 		{"0300_alerts", schemaAlerts},                 // alerts.go
 		{"0310_ui_alert_counts", schemaUIAlertCounts}, // overview.go
 		{"0320_ui_alert_rollup", schemaUIAlertRollup}, // overview.go
+		{"0330_ui_alert_counts", schemaUIAlertCounts}, // overview.go: again, idempotent
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -84,6 +85,38 @@ func TestForwarderAuth(t *testing.T) {
 			}
 			rf = startForwarder(t, ForwarderOptions{Client: good, Source: StoreSource{st}, Service: service})
 			waitDrained(t, st, 30*time.Second)
+			rf.stop()
+			verifyExactlyOnce(t, testClient(t, lk.URL(), FormatProtobuf), service, st, base.Add(-time.Minute))
+		})
+	}
+}
+
+// TestForwarderSplitsWhatLokiCannotTake: a gateway in front of Loki fails
+// requests above a size with 500 (first) or 413 (second case); the
+// forwarder pushes in halves until they pass, and everything lands once.
+func TestForwarderSplitsWhatLokiCannotTake(t *testing.T) {
+	t.Parallel()
+	lk := sharedLoki(t)
+	for _, status := range []int{http.StatusInternalServerError, http.StatusRequestEntityTooLarge} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			t.Parallel()
+			u, _ := url.Parse(lk.URL())
+			rp := httputil.NewSingleHostReverseProxy(u)
+			proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/loki/api/v1/push" && r.ContentLength > 8<<10 {
+					http.Error(w, "too big for me", status)
+					return
+				}
+				rp.ServeHTTP(w, r)
+			}))
+			t.Cleanup(proxy.Close)
+			service := "vigil-split-" + strconv.Itoa(status)
+			st := openStore(t)
+			base := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+			appendEvents(t, st, genEvents(service, 600, base))
+			rf := startForwarder(t, ForwarderOptions{Client: testClient(t, proxy.URL, FormatProtobuf), Source: StoreSource{st}, Service: service,
+				MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+			waitDrained(t, st, 60*time.Second)
 			rf.stop()
 			verifyExactlyOnce(t, testClient(t, lk.URL(), FormatProtobuf), service, st, base.Add(-time.Minute))
 		})

@@ -345,6 +345,19 @@ func (f *Forwarder) deliver(ctx context.Context, batch []Record) error {
 	if batch[0].Seq <= f.verifyThrough {
 		f.uncertain = true
 	}
+	return f.push(ctx, streams)
+}
+
+// serverErrorsBeforeSplit is how many 5xx answers in a row make the
+// forwarder push a batch in halves: a gateway or Loki itself may fail on
+// requests above its size limit (e.g. the 4 MB gRPC limit between Loki's
+// distributor and ingesters) without saying so with a 413.
+const serverErrorsBeforeSplit = 3
+
+// push delivers streams, retrying, checking Loki after uncertain failures
+// and splitting requests Loki cannot take whole.
+func (f *Forwarder) push(ctx context.Context, streams []Stream) error {
+	serverErrors := 0
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && !sleep(ctx, f.backoff(attempt)) {
 			return errStopped
@@ -389,11 +402,25 @@ func (f *Forwarder) deliver(ctx context.Context, batch []Record) error {
 			continue
 		}
 		f.m.pushErrors.WithLabelValues(statusClass(pe.Status)).Inc()
+		if pe.Status >= 500 {
+			serverErrors++
+		} else {
+			serverErrors = 0
+		}
+		if (pe.Status == http.StatusRequestEntityTooLarge || serverErrors >= serverErrorsBeforeSplit) && countEntries(streams) > 1 {
+			f.uncertain = f.uncertain || pe.Delivered()
+			a, b := splitStreams(streams)
+			f.log.Warn("loki forwarder: Loki keeps failing on this request; pushing it in halves", "events", countEntries(streams), "err", err)
+			if err := f.push(ctx, a); err != nil {
+				return err
+			}
+			return f.push(ctx, b)
+		}
 		switch {
 		case pe.Retryable():
 			f.uncertain = pe.Delivered()
 			f.log.Warn("loki forwarder: push failed; will retry", "attempt", attempt+1, "events", countEntries(streams), "err", err)
-		case pe.Status == http.StatusBadRequest || pe.Status == http.StatusRequestEntityTooLarge || pe.Status == http.StatusUnprocessableEntity:
+		case pe.Status == http.StatusBadRequest || pe.Status == http.StatusUnprocessableEntity || pe.Status == http.StatusRequestEntityTooLarge:
 			// Loki refused some of the data (too old, too long, bad
 			// labels…) and may have stored the rest.
 			return f.salvage(ctx, streams, pe)
@@ -552,6 +579,18 @@ func (f *Forwarder) build(recs []Record) []Stream {
 		out[i].Entries = append(out[i].Entries, Entry{Time: time.Unix(0, ts), Line: string(r.JSON), Metadata: EventMetadata(m), orig: m.Time})
 	}
 	return out
+}
+
+// splitStreams halves a request: by streams when there are several, else
+// the one stream's entries, keeping each stream's order (the first half
+// is pushed first).
+func splitStreams(ss []Stream) (a, b []Stream) {
+	if len(ss) > 1 {
+		return ss[:len(ss)/2], ss[len(ss)/2:]
+	}
+	s := ss[0]
+	h := len(s.Entries) / 2
+	return []Stream{{Labels: s.Labels, Entries: s.Entries[:h]}}, []Stream{{Labels: s.Labels, Entries: s.Entries[h:]}}
 }
 
 func countEntries(ss []Stream) int {

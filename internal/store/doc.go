@@ -41,7 +41,8 @@
 // contentless_delete=1) over the event's JSON string values, minus keys of
 // the v3 schema, hex/time-like values (ids, digests, timestamps) and the
 // values of per-session/per-project keys (cwd, transcript_path, project,
-// host …), which go once each into fts_values instead. It is only a
+// host …), which go once each into fts_sides (with their own trigram index,
+// fts_sides_idx) instead. It is only a
 // pre-filter for `|=` line filters (and a regex's literal prefix) of three
 // characters or more; every candidate row is re-checked exactly against the
 // JSON line, so the answer is always what a plain substring scan would

@@ -139,7 +139,7 @@ type plan struct {
 	where []string
 	args  []any
 	fts   string   // MATCH expression, "" for none
-	terms []string // `|=` terms the index may serve, before the fts_values check
+	terms []string // `|=` terms the index may serve, before the side-value check
 	// ftsRange bounds the index lookup to ftsRange[0] < rowid < ftsRange[1]
 	// (windowed search; zero: unbounded).
 	ftsRange [2]int64

@@ -167,8 +167,9 @@ func (s *Store) useIndex(ctx context.Context, term string) (bool, error) {
 		return false, nil
 	}
 	var found bool
-	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fts_values WHERE instr(value, ?) > 0)`,
-		[]byte(term)).Scan(&found); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fts_sides
+		WHERE id IN (SELECT rowid FROM fts_sides_idx WHERE fts_sides_idx MATCH ?) AND instr(value, ?) > 0)`,
+		ftsQuery([]string{term}), []byte(term)).Scan(&found); err != nil {
 		return false, fmt.Errorf("check side values: %w", err)
 	}
 	return !found, nil

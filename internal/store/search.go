@@ -29,7 +29,8 @@ import (
 //   - it contains a character outside the hex-like set, so that token was
 //     indexed unless it is a schema key or the value of a side key (see
 //     isSideKey); it is no substring of a schema key, and no substring of
-//     any side-key value ever stored (table fts_values).
+//     any side-key value ever stored (table fts_sides, found through its
+//     own trigram index fts_sides_idx and re-checked exactly).
 // The index is case-insensitive and detail=none (no positions), so a match
 // is only a candidate: every candidate row is re-checked against the line.
 
@@ -42,7 +43,7 @@ const maxTrigrams = 8
 
 // sideKeys are top-level keys whose values repeat across many events (per
 // host, project or session). Their values are not indexed per event but
-// kept once each in fts_values; a term found in any of them does not use
+// kept once each in fts_sides; a term found in any of them does not use
 // the index (see termIndexable). This keeps the index about 2.5× smaller
 // and cheaper to write.
 func isSideKey(k []byte) bool {
@@ -139,7 +140,7 @@ func isStructural(c rune) bool {
 
 // termIndexable reports whether the FTS index can be used for a `|=` term
 // without ever dropping a matching row (see the comment at the top). It
-// does not look at fts_values; sideValueHas does.
+// does not look at the side values; useIndex does.
 func (s *Store) termIndexable(term string) bool {
 	if utf8.RuneCountInString(term) < minIndexedTerm || strings.ContainsAny(term, "\"\\") || !utf8.ValidString(term) {
 		return false

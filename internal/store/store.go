@@ -66,7 +66,7 @@ type Store struct {
 	wmu   sync.Mutex
 	keys  map[string]bool // JSON keys of the v3 schema, see search.go
 	codec *codec          // stored form of event lines, see codec.go
-	// sideSeen caches side-key values known to be in fts_values (guarded
+	// sideSeen caches side-key values known to be in fts_sides (guarded
 	// by wmu; reset whenever a write fails, so it never claims a value
 	// that a rolled-back transaction did not store).
 	sideSeen map[string]struct{}

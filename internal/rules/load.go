@@ -313,7 +313,7 @@ func (l *loader) buildMacro(name string, n *yaml.Node) {
 
 // rule compiles one native rule.
 func (l *loader) rule(n *yaml.Node, field string) *Rule {
-	r := &Rule{Action: ActionAlert, Enabled: true, Kind: kindPlain, Source: fmt.Sprintf("%s:%d", l.file, n.Line)}
+	r := &Rule{Action: ActionAlert, Enabled: true, Kind: kindPlain, Response: Response{ImmediateAlert: true}, Source: fmt.Sprintf("%s:%d", l.file, n.Line)}
 	var condNode, thrNode, seqNode, derNode *yaml.Node
 	var excNodes []*yaml.Node
 	// A switch rather than pairs: this runs for every rule on every hook start.
@@ -478,7 +478,9 @@ func (l *loader) tags(v *yaml.Node, field string) []string {
 }
 
 func (l *loader) response(v *yaml.Node, field string) Response {
-	var r Response
+	// A response block that does not mention immediate_alert keeps the
+	// default (alert at once); only an explicit false turns it off.
+	r := Response{ImmediateAlert: true}
 	l.pairs(v, field, map[string]func(v *yaml.Node){
 		"cooldown_minutes": func(v *yaml.Node) { r.CooldownMinutes = l.integer(v, field+".cooldown_minutes", 0) },
 		"escalate_after":   func(v *yaml.Node) { r.EscalateAfter = l.integer(v, field+".escalate_after", 0) },

@@ -97,3 +97,42 @@ func TestLoadOverridesAndDisabled(t *testing.T) {
 		t.Errorf("disabled rule still enabled: %+v", rm)
 	}
 }
+
+// TestResponseImmediateAlertDefault: a response block that does not
+// mention immediate_alert keeps the default (true); only an explicit false
+// turns it off.
+func TestResponseImmediateAlertDefault(t *testing.T) {
+	const src = `
+rules:
+  - id: no-response
+    description: d
+    severity: LOW
+    category: c
+    condition: {command: {name: [a]}}
+  - id: cooldown-only
+    description: d
+    severity: LOW
+    category: c
+    response: {cooldown_minutes: 5}
+    condition: {command: {name: [b]}}
+  - id: explicit-false
+    description: d
+    severity: LOW
+    category: c
+    response: {cooldown_minutes: 5, immediate_alert: false}
+    condition: {command: {name: [c]}}
+`
+	eng, err := Load(config.Rules{}, WithoutDefaults(), WithSources(Source{Name: "r.yaml", Data: []byte(src)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"no-response": true, "cooldown-only": true, "explicit-false": false}
+	for _, r := range eng.Rules() {
+		if got := r.Response.ImmediateAlert; got != want[r.ID] {
+			t.Errorf("%s: ImmediateAlert = %v, want %v", r.ID, got, want[r.ID])
+		}
+	}
+	if len(eng.Rules()) != len(want) {
+		t.Errorf("loaded %d rules, want %d", len(eng.Rules()), len(want))
+	}
+}

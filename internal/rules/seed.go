@@ -75,7 +75,7 @@ func (l *loader) seed(root *yaml.Node) ([]*Rule, *SeedFile) {
 
 func (l *loader) seedRule(k, n *yaml.Node) *Rule {
 	field := "rules." + k.Value
-	r := &Rule{ID: k.Value, Action: ActionAlert, Enabled: true, Kind: kindPlain, Source: fmt.Sprintf("%s:%d", l.file, k.Line)}
+	r := &Rule{ID: k.Value, Action: ActionAlert, Enabled: true, Kind: kindPlain, Response: Response{ImmediateAlert: true}, Source: fmt.Sprintf("%s:%d", l.file, k.Line)}
 	var pattern *yaml.Node
 	var thr *yaml.Node
 	l.pairs(n, field, map[string]func(v *yaml.Node){

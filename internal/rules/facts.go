@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -145,7 +146,6 @@ func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *fact
 		}
 		f.addAnalysis(a, nil, false, false, 0)
 		f.unwrap(cmd)
-		f.dropRemotePaths()
 	}
 	return f
 }
@@ -249,6 +249,13 @@ func (f *facts) addAnalysis(a *shell.Analysis, wrap []string, decoded, script bo
 		f.pipes = append(f.pipes, idx)
 	}
 	f.assigns = append(f.assigns, a.Assigns...)
+	// The parser decodes base64/base32/xxd/openssl/printf payloads itself
+	// (pipelines and $(...)); keep each text once.
+	for _, d := range a.Decoded {
+		if !slices.Contains(f.decoded, d) {
+			f.decoded = append(f.decoded, d)
+		}
+	}
 	for _, r := range a.Reads {
 		if p := normPath(r, f.cwd); p != "" {
 			f.reads = append(f.reads, p)
@@ -278,47 +285,11 @@ func (f *facts) addAnalysis(a *shell.Analysis, wrap []string, decoded, script bo
 	}
 }
 
-// dropRemotePaths removes from the shell-level path lists the paths only
-// programs run on another host (ssh host 'cmd') name: they are that host's
-// files, not this machine's.
-func (f *facts) dropRemotePaths() {
-	remote := false
-	for i := range f.progs {
-		if isRemote(&f.progs[i]) {
-			remote = true
-			break
-		}
-	}
-	if !remote {
-		return
-	}
-	keep := func(ps []string) []string {
-		out := ps[:0]
-		for _, p := range ps {
-			if i := progOfPath(f, p); i >= 0 && isRemote(&f.progs[i]) {
-				continue
-			}
-			out = append(out, p)
-		}
-		return out
-	}
-	f.reads, f.writes, f.anyPaths = keep(f.reads), keep(f.writes), keep(f.anyPaths)
-}
-
-func isRemote(p *prog) bool {
-	for _, w := range p.wrappers {
-		if w == "ssh" || strings.HasPrefix(w, "ssh ") {
-			return true
-		}
-	}
-	return false
-}
-
 // decodedWrap reports wrappers the parser records for decoded payloads.
 func decodedWrap(ws []string) bool {
 	for _, w := range ws {
 		switch strings.Fields(w + " x")[0] {
-		case "base64", "base32", "xxd", "openssl", "hex", "decode":
+		case "base64", "base32", "xxd", "openssl", "hex", "decode", "printf":
 			return true
 		}
 	}
@@ -364,8 +335,9 @@ func (f *facts) unwrap(raw string) {
 			}
 		}
 	}
-	// Pipelines: text | decoder records the decoded text; text | crontab
-	// installs cron lines, whose commands are parsed like scripts.
+	// Pipelines: text | crontab installs cron lines, whose commands are
+	// parsed like scripts. (Decoders in pipelines are the parser's job: it
+	// records their output in Analysis.Decoded.)
 	for _, pl := range f.pipes {
 		if budget <= 0 {
 			break
@@ -373,14 +345,6 @@ func (f *facts) unwrap(raw string) {
 		for k := 1; k < len(pl) && budget > 0; k++ {
 			q := f.progs[pl[k]]
 			switch {
-			case isDecoder(q):
-				if text, ok := f.literalSource(pl[k-1]); ok {
-					if d, ok := decodeB64(strings.TrimSpace(text)); ok {
-						f.decoded = append(f.decoded, d)
-					} else if d, ok := decodeHex(strings.TrimSpace(text)); ok {
-						f.decoded = append(f.decoded, d)
-					}
-				}
 			case q.name == "crontab":
 				for j := 0; j < k; j++ {
 					if text, ok := f.literalSource(pl[j]); ok && budget > 0 {
@@ -578,21 +542,6 @@ func decodeB64(s string) (string, bool) {
 	return "", false
 }
 
-func decodeHex(s string) (string, bool) {
-	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "")
-	if len(s) < 8 || len(s)%2 != 0 || len(s) > 1<<20 {
-		return "", false
-	}
-	b := make([]byte, len(s)/2)
-	for i := range b {
-		v, err := strconv.ParseUint(s[2*i:2*i+2], 16, 8)
-		if err != nil {
-			return "", false
-		}
-		b[i] = byte(v)
-	}
-	return string(b), printable(b)
-}
 
 func printable(b []byte) bool {
 	if len(b) == 0 {

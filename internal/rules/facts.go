@@ -542,7 +542,6 @@ func decodeB64(s string) (string, bool) {
 	return "", false
 }
 
-
 func printable(b []byte) bool {
 	if len(b) == 0 {
 		return false

@@ -19,7 +19,7 @@ type Record struct {
 	JSON  []byte
 	// Seq is set by Append to the stored seq of a newly inserted event and
 	// left 0 for a duplicate, so callers run rules and live streams on new
-	// events only.
+	// events only. It means nothing when Append returns an error.
 	Seq int64
 }
 

@@ -357,7 +357,7 @@ func widePath(np string) bool {
 	return !strings.Contains(rest, "/") && strings.ContainsAny(rest, "*?[")
 }
 
-var netBare = map[string]bool{"nc": true, "ncat": true, "netcat": true, "telnet": true, "socat": true, "ssh": true, "curl": true, "wget": true, "ping": true, "nmap": true, "http": true, "https": true, "xh": true}
+var netBare = map[string]bool{"nc": true, "ncat": true, "netcat": true, "telnet": true, "socat": true, "ssh": true, "curl": true, "wget": true, "ping": true, "nmap": true, "http": true, "https": true, "xh": true, "openssl": true, "ztcp": true, "zsocket": true}
 
 // progHosts reports whether p names a non-local host and whether it names
 // a local one.

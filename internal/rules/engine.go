@@ -3,9 +3,11 @@ package rules
 import (
 	"embed"
 	"fmt"
+	"html"
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -392,17 +394,25 @@ func signalOf(f *facts, h hit, hits []hit, want map[string]bool) string {
 	return ""
 }
 
-// related: two programs share a name or a path (one inside the other).
+// related: two programs share a name or a path (one inside the other); the
+// program's own path counts, so "wget -O /tmp/x && /tmp/x" is one story.
 func related(f *facts, a, b *prog) bool {
 	if a.name == b.name {
 		return true
 	}
-	for _, x := range a.args {
+	words := func(p *prog) []string {
+		if strings.ContainsRune(p.path, '/') {
+			return append([]string{p.path}, p.args...)
+		}
+		return p.args
+	}
+	bw := words(b)
+	for _, x := range words(a) {
 		px := normPath(pathInWord(x), f.cwd)
 		if px == "" {
 			continue
 		}
-		for _, y := range b.args {
+		for _, y := range bw {
 			py := normPath(pathInWord(y), f.cwd)
 			if py != "" && (under(px, py) || under(py, px)) {
 				return true
@@ -588,6 +598,8 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 	switch kind {
 	case "unit", "desktop":
 		cmd = execLines(text)
+	case "plist":
+		cmd = plistCommand(text)
 	case "crontab":
 		cmd = ""
 	}
@@ -642,6 +654,8 @@ func contentKind(p, text string) string {
 		return "unit"
 	case ext == ".desktop":
 		return "desktop"
+	case ext == ".plist" && (strings.Contains(text, "ProgramArguments") || strings.Contains(text, "<key>Program</key>")):
+		return "plist"
 	case strings.HasPrefix(p, "/etc/cron") || strings.HasPrefix(p, "/var/spool/cron") || base == "crontab":
 		return "crontab"
 	case ext == ".sh" || ext == ".bash" || ext == ".zsh" || ext == ".ksh" || ext == ".command":
@@ -658,6 +672,35 @@ func contentKind(p, text string) string {
 		return "python"
 	}
 	return ""
+}
+
+var plistString = regexp.MustCompile(`(?s)<string>(.*?)</string>`)
+
+// plistCommand returns the command a launchd plist runs: the body of
+// "sh -c BODY" in ProgramArguments, or its words quoted for the shell, or
+// the Program key.
+func plistCommand(text string) string {
+	var args []string
+	if i := strings.Index(text, "<key>ProgramArguments</key>"); i >= 0 {
+		rest := text[i:]
+		if j := strings.Index(rest, "</array>"); j >= 0 {
+			rest = rest[:j]
+		}
+		for _, m := range plistString.FindAllStringSubmatch(rest, 64) {
+			args = append(args, html.UnescapeString(m[1]))
+		}
+	} else if i := strings.Index(text, "<key>Program</key>"); i >= 0 {
+		if m := plistString.FindStringSubmatch(text[i:]); m != nil {
+			args = []string{html.UnescapeString(m[1])}
+		}
+	}
+	if len(args) >= 3 && shells[path.Base(args[0])] && strings.HasPrefix(args[1], "-") && strings.Contains(args[1], "c") {
+		return args[2]
+	}
+	for i, a := range args {
+		args[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(args, " ")
 }
 
 // execLines returns the commands of a unit's Exec*= (or a desktop file's

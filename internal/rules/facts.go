@@ -40,14 +40,27 @@ type prog struct {
 func (f *facts) pathArgs(p *prog) []string {
 	if p.argPaths == nil {
 		p.argPaths = make([]string, len(p.args))
+		base := f.cwd
+		dirFlag := chdirFlag[p.name]
 		for j, a := range p.args {
+			if dirFlag != "" && j > 0 && p.args[j-1] == dirFlag {
+				// tar -C DIR: later relative names are inside DIR.
+				if d := normPath(pathInWord(a), f.cwd); d != "" {
+					p.argPaths[j], base = d, d
+				}
+				continue
+			}
 			if w := pathInWord(a); w != "" {
-				p.argPaths[j] = normPath(w, f.cwd)
+				p.argPaths[j] = normPath(w, base)
 			}
 		}
 	}
 	return p.argPaths
 }
+
+// chdirFlag names the option that makes a program resolve the names after
+// it inside another directory ("tar czf - -C ~ .ssh" archives ~/.ssh).
+var chdirFlag = map[string]string{"tar": "-C", "bsdtar": "-C", "gtar": "-C"}
 
 // facts is everything conditions look at for one event. It is built once
 // per event and shared by every rule.
@@ -352,9 +365,58 @@ func (f *facts) unwrap(raw string) {
 						f.addCron(text, q)
 					}
 				}
+			case q.name == "tee":
+				for _, t := range f.pathArgs(&f.progs[pl[k]]) {
+					if autorunText(t) && budget > 0 {
+						if text, ok := f.literalSource(pl[k-1]); ok {
+							budget--
+							f.addAutorun(text, q, "tee "+t)
+						}
+					}
+				}
 			}
 		}
 	}
+	// echo/printf TEXT >> ~/.bashrc (or a git hook): TEXT runs later
+	// without the user, so its commands are parsed like a script.
+	for i, n := 0, len(f.progs); i < n && budget > 0; i++ {
+		p := f.progs[i]
+		if p.name != "echo" && p.name != "printf" {
+			continue
+		}
+		for _, r := range p.redirects {
+			if r.Op != ">" && r.Op != ">>" && r.Op != ">|" {
+				continue
+			}
+			if t := normPath(r.Target, f.cwd); autorunText(t) && budget > 0 {
+				if text, ok := f.literalSource(i); ok {
+					budget--
+					f.addAutorun(text, p, p.name+" "+r.Op+" "+t)
+				}
+			}
+		}
+	}
+}
+
+// autorunText reports files whose text is shell code run later without
+// the user: shell start-up files and git hooks.
+func autorunText(p string) bool {
+	switch contentKind(p, "") {
+	case "shell_rc", "git_hook":
+		return true
+	}
+	return false
+}
+
+// addAutorun parses text written into a start-up file or hook as script
+// programs wrapped by the writer.
+func (f *facts) addAutorun(text string, q prog, via string) {
+	if len(text) > 64<<10 {
+		return
+	}
+	before := len(f.progs)
+	f.addAnalysis(shell.Parse(text, shell.Options{Cwd: f.cwd}), append(append([]string(nil), q.wrappers...), via), q.decoded, true, q.depth+1)
+	f.unwrapRange(before, text)
 }
 
 // codeCmdRe finds shell commands handed to the shell from interpreter code:

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 )
 
 // seedPlaceholder matches the seed's {alert_id}-style placeholders.
-var seedPlaceholder = regexp.MustCompile(`\{([a-z_]+)\}`)
+// Compiled on first use: every vigil process (the hook too) would pay at start.
+var seedPlaceholder = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{([a-z_]+)\}`) })
 
 // seedFields maps the seed's placeholders to template expressions over a
 // Notification. JSON-escaped variants are used in JSON bodies.
@@ -68,7 +70,7 @@ var templateFuncs = template.FuncMap{
 func ParseTemplate(name, text string, jsonBody bool) (*template.Template, error) {
 	if !strings.Contains(text, "{{") {
 		var bad []string
-		text = seedPlaceholder.ReplaceAllStringFunc(text, func(m string) string {
+		text = seedPlaceholder().ReplaceAllStringFunc(text, func(m string) string {
 			f, ok := seedFields[m[1:len(m)-1]]
 			if !ok {
 				bad = append(bad, m)

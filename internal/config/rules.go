@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sync"
 )
 
 // Rules configures the rule engine. Owned by the detection work (issue 3).
@@ -20,7 +21,8 @@ type Rules struct {
 
 func defaultRules() Rules { return Rules{Defaults: true} }
 
-var ruleIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// Compiled on first use: every vigil process (the hook too) would pay at start.
+var ruleIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`) })
 
 func (r Rules) validate() Errors {
 	var errs Errors
@@ -37,7 +39,7 @@ func (r Rules) validate() Errors {
 		}
 	}
 	for i, id := range r.Disabled {
-		if !ruleIDRe.MatchString(id) {
+		if !ruleIDRe().MatchString(id) {
 			errs = append(errs, &FieldError{Field: fmt.Sprintf("rules.disabled[%d]", i), Value: id, Msg: "is not a rule id (letters, digits, '.', '_', '-')"})
 		}
 	}

@@ -9,10 +9,12 @@ import (
 
 // Stats summarises the store.
 type Stats struct {
+	// Events and HookErrors are what the store holds now.
 	Events     int64
 	HookErrors int64
-	// Deleted counts events removed by retention so far.
-	Deleted int64
+	// Ingested counts every event ever stored (monotonic); Deleted those
+	// removed by retention since. Events = Ingested - Deleted.
+	Ingested, Deleted int64
 	// Bytes is the size on disk: the database file plus its WAL.
 	Bytes int64
 	// First and Last are the oldest and newest event timestamps (zero when empty).
@@ -26,9 +28,10 @@ type Stats struct {
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
 	if err := s.rdb.QueryRowContext(ctx, `SELECT head_seq, events, hook_errors, deleted FROM chain WHERE id = 1`).
-		Scan(&st.LastSeq, &st.Events, &st.HookErrors, &st.Deleted); err != nil {
+		Scan(&st.LastSeq, &st.Ingested, &st.HookErrors, &st.Deleted); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
+	st.Events = st.Ingested - st.Deleted
 	var first, last int64
 	// min and max of an indexed column are single index lookups, but only
 	// one per SELECT.

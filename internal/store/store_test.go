@@ -327,7 +327,7 @@ func TestRetention(t *testing.T) {
 			t.Fatalf("deleted %d, want 5", n)
 		}
 		st, _ := s.Stats(ctx)
-		if st.Events-st.Deleted != 6 || st.HookErrors != 0 {
+		if st.Events != 6 || st.Ingested != 11 || st.Deleted != 5 || st.HookErrors != 0 {
 			t.Fatalf("stats after retention = %+v", st)
 		}
 		if c, _ := s.Count(ctx, Filter{}); c != 6 {

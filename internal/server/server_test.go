@@ -22,6 +22,14 @@ import (
 
 // apiServer runs the real handler over a real store and ingest pipeline.
 func apiServer(t *testing.T, addr, token string) (*httptest.Server, *store.Store, *Hub) {
+	return apiServerOpts(t, addr, token, 64<<10, 50)
+}
+
+func apiServerMax(t testing.TB, maxBody int64, maxBatch int) (*httptest.Server, *store.Store, *Hub) {
+	return apiServerOpts(t, "127.0.0.1:7474", "", maxBody, maxBatch)
+}
+
+func apiServerOpts(t testing.TB, addr, token string, maxBody int64, maxBatch int) (*httptest.Server, *store.Store, *Hub) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"), store.Options{})
 	if err != nil {
@@ -36,7 +44,7 @@ func apiServer(t *testing.T, addr, token string) (*httptest.Server, *store.Store
 			}
 		},
 	}})
-	srv := New(Options{Store: st, Ingest: pipe, Hub: hub, Addr: addr, Token: token, MaxBodyBytes: 64 << 10, MaxBatch: 50})
+	srv := New(Options{Store: st, Ingest: pipe, Hub: hub, Addr: addr, Token: token, MaxBodyBytes: maxBody, MaxBatch: maxBatch})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts, st, hub

@@ -8,7 +8,7 @@ BIN := bin/vigil
 SHARED ?= ../shared
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-go vet fmt-check fuzz bench bench-go bench-hook detect loki ui clean
+.PHONY: all build run test test-go vet fmt-check fuzz bench bench-go bench-hook detect loki loki-run bench-loki ui clean
 
 all: build
 
@@ -56,6 +56,15 @@ loki:
 # internal/server/ui/dist, which is committed so `go build` needs no npm.
 ui:
 	cd web && npm install --no-audit --no-fund && npm run build
+
+# Run the pinned Loki locally with deploy/loki/loki.yaml (http://127.0.0.1:3100, data in /tmp/vigil-loki).
+loki-run:
+	"$$(bash scripts/install-loki.sh 2>/dev/null | tail -n1)" -config.file=deploy/loki/loki.yaml -querier.frontend-address=127.0.0.1:9096
+
+# Loki figures for docs/BENCHMARKS.md: forwarder throughput and the 60,000-event outage backlog.
+bench-loki: loki
+	$(GO) test -count=1 -run '^$$' -bench 'ForwarderThroughput|EncodeSnappy' -benchtime 3x ./internal/loki/
+	VIGIL_LOKI_BACKLOG=60000 $(GO) test -count=1 -run TestBacklogDrain -v ./internal/loki/
 
 clean:
 	rm -rf bin

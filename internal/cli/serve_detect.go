@@ -57,8 +57,7 @@ func newDetection(ctx context.Context, env *Env, cfg config.Config, st *store.St
 		if err != nil {
 			return nil, fmt.Errorf("loki alert channel: %w", err)
 		}
-		chans = append(chans, alert.Channel{Notifier: loki.NewAlertNotifier(c, cfg.Loki.Service),
-			AlertChannel: config.AlertChannel{Enabled: true, MinSeverity: "LOW", Timeout: 10 * time.Second, Retries: 5}})
+		chans = append(chans, loki.AlertChannel(cfg.Loki, c))
 	}
 	// Open alerts of the last day keep counting instead of reopening.
 	open, err := st.OpenAlerts(ctx, time.Now().Add(-24*time.Hour))

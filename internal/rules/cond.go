@@ -183,6 +183,7 @@ type cmdCond struct {
 	argPathOutside    bool
 	argPathWide       bool
 	argPathCovers     bool
+	argPathAbove      bool // a strict ancestor of the project (holds other projects)
 	stdinPiped        *bool
 	argRe, argsRe     *lazyRe
 	wrapper           *strMatcher
@@ -274,7 +275,7 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 	if cc.stdinPiped != nil && stdinPiped(f, i) != *cc.stdinPiped {
 		return false
 	}
-	if cc.argPath != nil || cc.argPathOutside || cc.argPathWide || cc.argPathCovers {
+	if cc.argPath != nil || cc.argPathOutside || cc.argPathWide || cc.argPathCovers || cc.argPathAbove {
 		ok := false
 		for _, np := range f.pathArgs(p) {
 			if np == "" {
@@ -291,6 +292,12 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 			}
 			if cc.argPathCovers && (f.project == "" || !under(f.project, strings.TrimSuffix(np, "/")) && np != "~/") {
 				continue
+			}
+			if cc.argPathAbove {
+				d := strings.TrimSuffix(np, "/")
+				if d == "" || f.project == "" || d == f.project || !under(f.project, d) {
+					continue
+				}
 			}
 			ok = true
 			break

@@ -351,6 +351,19 @@ func signalOf(f *facts, h hit, hits []hit, want map[string]bool) string {
 	if want["dynamic_name"] && p.dynamic {
 		return "dynamic_name"
 	}
+	// A pipeline is one action: "$a -s URL | sh" hides its downloader even
+	// though the rule matched the shell at the end.
+	if p.pipeline >= 0 && p.pipeline < len(f.pipes) && (want["decoded"] || want["dynamic_name"]) {
+		for _, j := range f.pipes[p.pipeline] {
+			q := &f.progs[j]
+			if want["decoded"] && q.decoded {
+				return "decoded"
+			}
+			if want["dynamic_name"] && q.dynamic {
+				return "dynamic_name"
+			}
+		}
+	}
 	if want["shell_wrapper"] && progVia && !p.script {
 		for _, w := range p.wrappers {
 			first := strings.Fields(w + " x")[0]
@@ -401,10 +414,16 @@ func related(f *facts, a, b *prog) bool {
 		return true
 	}
 	words := func(p *prog) []string {
+		w := p.args
 		if strings.ContainsRune(p.path, '/') {
-			return append([]string{p.path}, p.args...)
+			w = append([]string{p.path}, w...)
 		}
-		return p.args
+		for _, r := range p.redirects {
+			if !strings.HasPrefix(r.Target, "&") && r.Op != "<<" && r.Op != "<<<" {
+				w = append(w, r.Target)
+			}
+		}
+		return w
 	}
 	bw := words(b)
 	for _, x := range words(a) {
@@ -611,11 +630,14 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 	syn.Action.Command = cmd
 	var f *facts
 	if kind == "python" {
-		f = &facts{ev: syn, cwd: ev.Cwd, project: normPath(ev.ProjectDir, ""), code: []string{text}}
+		f = &facts{ev: syn, cwd: ev.Cwd, project: normPath(ev.ProjectDir, ""), code: []string{text}, reBudget: maxRegexBytes}
+		py := &prog{name: "python3", pipeline: -1}
+		f.addCodeCommands(text, py)
 		for _, m := range b64Literal.FindAllString(text, 8) {
 			if d, ok := decodeB64(m); ok {
 				f.decoded = append(f.decoded, d)
 				f.code = append(f.code, d)
+				f.addCodeCommands(d, &prog{name: "python3", pipeline: -1, decoded: true})
 			}
 		}
 	} else {
@@ -668,7 +690,8 @@ func contentKind(p, text string) string {
 		if strings.Contains(line, "sh") {
 			return "script"
 		}
-	case ext == ".py":
+	case ext == ".py", ext == ".pth" && strings.Contains(p, "-packages/"):
+		// A .pth file's "import" lines run at every interpreter start.
 		return "python"
 	}
 	return ""

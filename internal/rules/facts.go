@@ -45,8 +45,9 @@ func (f *facts) pathArgs(p *prog) []string {
 		for j, a := range p.args {
 			if dirFlag != "" && j > 0 && p.args[j-1] == dirFlag {
 				// tar -C DIR: later relative names are inside DIR.
+				// The directory itself is not archived, only what is named after it.
 				if d := normPath(pathInWord(a), f.cwd); d != "" {
-					p.argPaths[j], base = d, d
+					base = d
 				}
 				continue
 			}
@@ -343,6 +344,10 @@ func (f *facts) unwrap(raw string) {
 					if d, ok := decodeB64(m); ok {
 						f.decoded = append(f.decoded, d)
 						f.code = append(f.code, d)
+						// exec(b64decode(...)) of os.system("...")
+						dp := *p
+						dp.decoded = true
+						budget -= f.addCodeCommands(d, &dp)
 					}
 				}
 			}

@@ -749,6 +749,7 @@ func (l *loader) cmdSpec(v *yaml.Node, field string) *cmdCond {
 		"max_depth":                func(v *yaml.Node) { cc.maxDepth = l.integer(v, field+".max_depth", 0) },
 		"arg_path_wide":            func(v *yaml.Node) { cc.argPathWide = l.boolean(v, field+".arg_path_wide") },
 		"arg_path_covers_project":  func(v *yaml.Node) { cc.argPathCovers = l.boolean(v, field+".arg_path_covers_project") },
+		"arg_path_above_project":   func(v *yaml.Node) { cc.argPathAbove = l.boolean(v, field+".arg_path_above_project") },
 		"stdin_piped":              func(v *yaml.Node) { cc.stdinPiped = b(v, field+".stdin_piped") },
 	})
 	return cc

@@ -12,8 +12,11 @@ export CGO_ENABLED := 0
 
 all: build
 
+# vigil does everything; vigil-hook is the same hook in a lean binary that
+# starts faster (connect uses it when it sits next to vigil).
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vigil
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)-hook ./cmd/vigil-hook
 
 run: build
 	./$(BIN) serve
@@ -40,6 +43,9 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
 
 bench-hook: build
+	$(GO) run ./apptest/cmd/hookbench -bin $(BIN)-hook -fixture $(SHARED)/fixtures/hooks/PreToolUse-Bash.json -n 2000
+	$(GO) run ./apptest/cmd/hookbench -bin $(BIN)-hook -fixture $(SHARED)/fixtures/hooks/PreToolUse-Bash.json -n 2000 -env VIGIL_ENFORCEMENT=enforce
+	$(GO) run ./apptest/cmd/hookbench -bin $(BIN)-hook -fixture $(SHARED)/fixtures/hooks/PostToolUse-Bash.json -n 2000
 	$(GO) run ./apptest/cmd/hookbench -bin $(BIN) -fixture $(SHARED)/fixtures/hooks/PreToolUse-Bash.json -n 2000
 
 # Score the rule engine on the labelled corpus (detection, false positives,

@@ -18,8 +18,10 @@ import (
 	"time"
 )
 
-// binPath is the binary built once by TestMain for every test here.
-var binPath string
+// binPath and hookBinPath are the binaries built once by TestMain for
+// every test here (vigil and the lean vigil-hook, side by side, as
+// `make build` leaves them).
+var binPath, hookBinPath string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "vigil-apptest-")
@@ -28,11 +30,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "vigil")
-	build := exec.Command("go", "build", "-o", binPath, "../cmd/vigil")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.Exit(1)
+	hookBinPath = filepath.Join(dir, "vigil-hook")
+	for bin, pkg := range map[string]string{binPath: "../cmd/vigil", hookBinPath: "../cmd/vigil-hook"} {
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -35,7 +35,7 @@ func runConnect(_ context.Context, env *Env, args []string) error {
 	if isTempBuild(bin) {
 		fmt.Fprintf(env.Stderr, "warning: %s looks like a temporary `go run` build that will disappear; install vigil (make install) and connect again\n", bin)
 	}
-	cmd := project.HookCommand(bin, env.Paths.Home)
+	cmd := project.HookCommand(hookBinary(bin), env.Paths.Home)
 	now := time.Now()
 
 	if *user {
@@ -158,6 +158,17 @@ func vigilBinary() (string, error) {
 		bin = real
 	}
 	return bin, nil
+}
+
+// hookBinary is what Claude Code should run: the lean vigil-hook binary
+// when it sits next to bin (it starts in about half the time, and the
+// hook is in the agent's critical path), else bin itself.
+func hookBinary(bin string) string {
+	lean := filepath.Join(filepath.Dir(bin), "vigil-hook")
+	if st, err := os.Stat(lean); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		return lean
+	}
+	return bin
 }
 
 // isSelf recognises the running binary in a hook command even when its

@@ -90,7 +90,7 @@ type liveAlert struct {
 // Consume is the ingest consumer.
 func (d *detection) Consume(_ context.Context, stored []ingest.Stored) {
 	for _, s := range stored {
-		in := rules.Input{Event: s.Event, Content: toRuleFacts(s.Event.Action.ContentFacts)}
+		in := rules.Input{Event: s.Event, Content: rules.FromEventFacts(s.Event.Action.ContentFacts)}
 		for _, m := range d.engine.EvaluateInput(in) {
 			id := d.disp.Handle(m)
 			b, err := json.Marshal(liveAlert{AlertID: id, Rule: m.RuleID, Severity: m.Severity.String(), Category: m.Category,

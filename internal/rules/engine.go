@@ -427,18 +427,32 @@ func related(f *facts, a, b *prog) bool {
 	}
 	bw := words(b)
 	for _, x := range words(a) {
-		px := normPath(pathInWord(x), f.cwd)
+		px := globDir(normPath(pathInWord(x), f.cwd))
 		if px == "" {
 			continue
 		}
 		for _, y := range bw {
-			py := normPath(pathInWord(y), f.cwd)
+			py := globDir(normPath(pathInWord(y), f.cwd))
 			if py != "" && (under(px, py) || under(py, px)) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// globDir cuts a path at its first wildcard, back to the folder before it
+// ("~/projects/*/config" -> "~/projects").
+func globDir(p string) string {
+	i := strings.IndexAny(p, "*?[")
+	if i < 0 {
+		return p
+	}
+	p = p[:i]
+	if j := strings.LastIndexByte(p, '/'); j > 0 {
+		return p[:j]
+	}
+	return ""
 }
 
 // matches turns hits into Matches, most severe first.

@@ -51,6 +51,11 @@ func (f *facts) pathArgs(p *prog) []string {
 				}
 				continue
 			}
+			if m := whichSubst.FindStringSubmatch(a); m != nil {
+				// $(which python3): the installed program, a system binary.
+				p.argPaths[j] = "/usr/bin/" + m[2]
+				continue
+			}
 			if w := pathInWord(a); w != "" {
 				p.argPaths[j] = normPath(w, base)
 			}
@@ -58,6 +63,8 @@ func (f *facts) pathArgs(p *prog) []string {
 	}
 	return p.argPaths
 }
+
+var whichSubst = regexp.MustCompile("^[\"']?(\\$\\(|`)\\s*(?:which|command\\s+-v|type\\s+-p)\\s+([A-Za-z0-9._+-]+)\\s*(\\)|`)[\"']?$")
 
 // chdirFlag names the option that makes a program resolve the names after
 // it inside another directory ("tar czf - -C ~ .ssh" archives ~/.ssh).
@@ -350,6 +357,17 @@ func (f *facts) unwrap(raw string) {
 						budget -= f.addCodeCommands(d, &dp)
 					}
 				}
+				// system(pack("H*", "726d...")), bytes.fromhex("..."): a hex
+				// string handed to a call that runs commands is a command.
+				if runsCommands.MatchString(code) {
+					for _, m := range hexLiteral.FindAllStringSubmatch(code, 4) {
+						if d, ok := decodeHexText(m[1]); ok && budget > 0 {
+							budget--
+							f.decoded = append(f.decoded, d)
+							f.addAnalysis(shell.Parse(d, shell.Options{Cwd: f.cwd}), append(append([]string(nil), p.wrappers...), p.name+" "+interpFlags[interpBase(p.name)]), true, p.script, p.depth+1)
+						}
+					}
+				}
 			}
 		}
 	}
@@ -369,6 +387,25 @@ func (f *facts) unwrap(raw string) {
 						budget--
 						f.addCron(text, q)
 					}
+				}
+			case shells[q.name] && !hasScriptArg(q.args) && pl[k-1] >= 0 && f.progs[pl[k-1]].name == "tr":
+				// echo TEXT | tr SET1 SET2 | sh (rot13 and friends)
+				t := &f.progs[pl[k-1]]
+				text, ok := "", false
+				for _, r := range t.redirects {
+					if r.Op == "<<<" {
+						text, ok = strings.Trim(r.Target, `"'`), true
+					}
+				}
+				if !ok && k >= 2 {
+					text, ok = f.literalSource(pl[k-2])
+				}
+				if out, done := trMap(t.args, text); ok && done && budget > 0 {
+					budget--
+					f.decoded = append(f.decoded, out)
+					before := len(f.progs)
+					f.addAnalysis(shell.Parse(out, shell.Options{Cwd: f.cwd}), append(append([]string(nil), q.wrappers...), "tr", q.name+" stdin"), true, false, q.depth+1)
+					f.unwrapRange(before, out)
 				}
 			case q.name == "tee":
 				for _, t := range f.pathArgs(&f.progs[pl[k]]) {
@@ -403,6 +440,47 @@ func (f *facts) unwrap(raw string) {
 	}
 }
 
+// trMap applies "tr SET1 SET2" to text. It handles ranges (a-z) and
+// reports false for options (-d, -s, -c) it does not model.
+func trMap(args []string, text string) (string, bool) {
+	if len(args) != 2 || text == "" || len(text) > 64<<10 {
+		return "", false
+	}
+	from, to := trSet(strings.Trim(args[0], `"'`)), trSet(strings.Trim(args[1], `"'`))
+	if len(from) == 0 || len(to) == 0 || strings.HasPrefix(args[0], "-") {
+		return "", false
+	}
+	m := make(map[rune]rune, len(from))
+	for i, c := range from {
+		if _, ok := m[c]; !ok {
+			m[c] = to[min(i, len(to)-1)]
+		}
+	}
+	return strings.Map(func(r rune) rune {
+		if v, ok := m[r]; ok {
+			return v
+		}
+		return r
+	}, text), true
+}
+
+// trSet expands a tr set such as "a-zA-Z" (ranges are capped at 256 runes).
+func trSet(s string) []rune {
+	rs := []rune(s)
+	var out []rune
+	for i := 0; i < len(rs); i++ {
+		if i+2 < len(rs) && rs[i+1] == '-' && rs[i] <= rs[i+2] && rs[i+2]-rs[i] < 256 {
+			for c := rs[i]; c <= rs[i+2]; c++ {
+				out = append(out, c)
+			}
+			i += 2
+			continue
+		}
+		out = append(out, rs[i])
+	}
+	return out
+}
+
 // autorunText reports files whose text is shell code run later without
 // the user: shell start-up files and git hooks.
 func autorunText(p string) bool {
@@ -422,6 +500,27 @@ func (f *facts) addAutorun(text string, q prog, via string) {
 	before := len(f.progs)
 	f.addAnalysis(shell.Parse(text, shell.Options{Cwd: f.cwd}), append(append([]string(nil), q.wrappers...), via), q.decoded, true, q.depth+1)
 	f.unwrapRange(before, text)
+}
+
+var (
+	runsCommands = regexp.MustCompile(`\b(system|exec|popen|spawn|execSync|shell_exec|passthru|Popen|call|run)\b\s*\(`)
+	hexLiteral   = regexp.MustCompile(`["']((?:[0-9a-fA-F]{2}){6,})["']`)
+)
+
+// decodeHexText decodes an even-length hex string to printable text.
+func decodeHexText(h string) (string, bool) {
+	if len(h) > 64<<10 {
+		return "", false
+	}
+	b := make([]byte, len(h)/2)
+	for i := range b {
+		v, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return "", false
+		}
+		b[i] = byte(v)
+	}
+	return string(b), printable(b) && strings.ContainsRune(string(b), ' ')
 }
 
 // codeCmdRe finds shell commands handed to the shell from interpreter code:

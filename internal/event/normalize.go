@@ -86,15 +86,64 @@ func (n *Normalizer) Normalize(raw []byte) (*Event, error) {
 		}
 		return nil, fmt.Errorf("%w: starts with %q", ErrInvalid, trimmed[0])
 	}
-	var p obj
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, describeJSONError(trimmed, err))
+	// One decode: tool_input and tool_response become maps in the same
+	// pass, so a 2 MB command is scanned once here and once when its
+	// string is decoded, not re-validated per level.
+	var w wire
+	if err := json.Unmarshal(trimmed, &w); err != nil {
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, describeJSONError(trimmed, err))
+		}
+		// A field of an unexpected type (tool_input not an object) is
+		// dropped; the event is still recorded.
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: extra data after the object", ErrInvalid)
+	return n.build(w.fields(), w.ToolInput, w.ToolResponse), nil
+}
+
+// wire is a hook payload as decoded: the known scalar fields raw (decoded
+// leniently by obj), the tool's input and response as objects.
+type wire struct {
+	SessionID          json.RawMessage `json:"session_id"`
+	TranscriptPath     json.RawMessage `json:"transcript_path"`
+	Cwd                json.RawMessage `json:"cwd"`
+	PermissionMode     json.RawMessage `json:"permission_mode"`
+	HookEventName      json.RawMessage `json:"hook_event_name"`
+	ToolName           json.RawMessage `json:"tool_name"`
+	ToolUseID          json.RawMessage `json:"tool_use_id"`
+	AgentID            json.RawMessage `json:"agent_id"`
+	AgentType          json.RawMessage `json:"agent_type"`
+	Source             json.RawMessage `json:"source"`
+	Model              json.RawMessage `json:"model"`
+	Reason             json.RawMessage `json:"reason"`
+	Prompt             json.RawMessage `json:"prompt"`
+	Message            json.RawMessage `json:"message"`
+	Title              json.RawMessage `json:"title"`
+	NotificationType   json.RawMessage `json:"notification_type"`
+	Trigger            json.RawMessage `json:"trigger"`
+	CustomInstructions json.RawMessage `json:"custom_instructions"`
+	Error              json.RawMessage `json:"error"`
+	StopHookActive     json.RawMessage `json:"stop_hook_active"`
+	IsInterrupt        json.RawMessage `json:"is_interrupt"`
+	ToolInput          obj             `json:"tool_input"`
+	ToolResponse       obj             `json:"tool_response"`
+}
+
+func (w *wire) fields() obj {
+	o := obj{}
+	for k, v := range map[string]json.RawMessage{
+		"session_id": w.SessionID, "transcript_path": w.TranscriptPath, "cwd": w.Cwd,
+		"permission_mode": w.PermissionMode, "hook_event_name": w.HookEventName, "tool_name": w.ToolName,
+		"tool_use_id": w.ToolUseID, "agent_id": w.AgentID, "agent_type": w.AgentType, "source": w.Source,
+		"model": w.Model, "reason": w.Reason, "prompt": w.Prompt, "message": w.Message, "title": w.Title,
+		"notification_type": w.NotificationType, "trigger": w.Trigger, "custom_instructions": w.CustomInstructions,
+		"error": w.Error, "stop_hook_active": w.StopHookActive, "is_interrupt": w.IsInterrupt,
+	} {
+		if v != nil {
+			o[k] = v
+		}
 	}
-	return n.build(p), nil
+	return o
 }
 
 func jsonKind(c byte) string {
@@ -267,7 +316,7 @@ type builder struct {
 	cut   map[string]bool
 }
 
-func (n *Normalizer) build(p obj) *Event {
+func (n *Normalizer) build(p, input, response obj) *Event {
 	now := n.o.Now()
 	ev := &Event{
 		ID:             n.o.NewID(now),
@@ -333,10 +382,10 @@ func (n *Normalizer) build(p obj) *Event {
 		}
 	}
 	if ev.ToolName != "" {
-		b.tool(p.sub("tool_input"), p)
+		b.tool(input)
 	}
 	if ev.HookEvent == "PostToolUse" {
-		b.outcomeSuccess(p.sub("tool_response"))
+		b.outcomeSuccess(response)
 	}
 	if ev.HookEvent == "PostToolUseFailure" {
 		b.outcomeFailure(p)
@@ -583,7 +632,7 @@ func (b *builder) path(p string) {
 	b.ev.Action.Paths = append(b.ev.Action.Paths, p)
 }
 
-func (b *builder) tool(in obj, p obj) {
+func (b *builder) tool(in obj) {
 	ev, a := b.ev, &b.ev.Action
 	tool := ev.ToolName
 	switch {
@@ -677,8 +726,10 @@ func (b *builder) tool(in obj, p obj) {
 				a.MCPServer = rest
 			}
 		}
-		if raw, ok := p["tool_input"]; ok {
-			a.Input = b.redactJSON("action_details.input", raw)
+		if in != nil {
+			if raw, err := json.Marshal(in); err == nil {
+				a.Input = b.redactJSON("action_details.input", raw)
+			}
 		}
 		// Unknown tools may still name files; scope checks should see them.
 		for _, k := range []string{"file_path", "path", "notebook_path"} {

@@ -453,15 +453,27 @@ type pipeCond struct{ from, to *cmdCond }
 
 func (pc *pipeCond) eval(c *evalCtx) bool {
 	for _, pl := range c.f.pipes {
+		// next[i] is the first stage at or after i that matches "to", or
+		// -1; computed once per pipeline, so a broad "from" over 10,000
+		// stages stays linear.
+		var next []int
 		for a := 0; a < len(pl); a++ {
 			if !pc.from.matchProg(c.f, pl[a]) {
 				continue
 			}
-			for b := a + 1; b < len(pl); b++ {
-				if pc.to.matchProg(c.f, pl[b]) {
-					c.prog, c.via = pl[b], "program"
-					return true
+			if next == nil {
+				next = make([]int, len(pl)+1)
+				next[len(pl)] = -1
+				for b := len(pl) - 1; b >= 0; b-- {
+					next[b] = next[b+1]
+					if pc.to.matchProg(c.f, pl[b]) {
+						next[b] = b
+					}
 				}
+			}
+			if b := next[a+1]; b >= 0 {
+				c.prog, c.via = pl[b], "program"
+				return true
 			}
 		}
 	}

@@ -295,7 +295,8 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 			}
 			if cc.argPathAbove {
 				d := strings.TrimSuffix(np, "/")
-				if d == "" || f.project == "" || d == f.project || !under(f.project, d) {
+				root := np == "/"
+				if f.project == "" || (!root && (d == "" || d == f.project || !under(f.project, d))) {
 					continue
 				}
 			}
@@ -652,6 +653,7 @@ var downloaders = map[string]bool{"curl": true, "wget": true, "fetch": true, "ar
 func (fetchRunCond) eval(c *evalCtx) bool {
 	f := c.f
 	saved := map[string]bool{}
+	var dirs []string // folders a downloaded archive was unpacked into
 	for i := range f.progs {
 		p := &f.progs[i]
 		if downloaders[p.name] {
@@ -660,6 +662,10 @@ func (fetchRunCond) eval(c *evalCtx) bool {
 					saved[normPath(v, f.cwd)] = true
 				}
 			}
+			continue
+		}
+		if d := unpackDir(f, p, saved); d != "" {
+			dirs = append(dirs, d)
 			continue
 		}
 		runs := ""
@@ -673,12 +679,57 @@ func (fetchRunCond) eval(c *evalCtx) bool {
 				}
 			}
 		}
-		if runs != "" && len(saved) > 0 && saved[normPath(runs, f.cwd)] {
+		if runs == "" {
+			continue
+		}
+		r := normPath(runs, f.cwd)
+		if saved[r] {
 			c.prog, c.via = i, "program"
 			return true
 		}
+		for _, d := range dirs {
+			if under(r, d) {
+				c.prog, c.via = i, "program"
+				return true
+			}
+		}
 	}
 	return false
+}
+
+// unpackDir returns the folder an archive extractor writes a downloaded
+// archive into ("curl URL | tar xz -C /tmp", "unzip f.zip -d x" after
+// "curl -o f.zip"), when it names one; "" otherwise.
+func unpackDir(f *facts, p *prog, saved map[string]bool) string {
+	var dirFlag string
+	switch p.name {
+	case "tar", "bsdtar", "gtar":
+		dirFlag = "-C"
+	case "unzip":
+		dirFlag = "-d"
+	default:
+		return ""
+	}
+	fromDownload := false
+	if p.pipeline >= 0 && p.pipeline < len(f.pipes) {
+		for _, j := range f.pipes[p.pipeline] {
+			if downloaders[f.progs[j].name] {
+				fromDownload = true
+			}
+		}
+	}
+	for _, a := range p.args {
+		if saved[normPath(a, f.cwd)] {
+			fromDownload = true
+		}
+	}
+	if !fromDownload {
+		return ""
+	}
+	if v := flagValue(p.args, dirFlag, "--directory"); v != "" {
+		return normPath(v, f.cwd)
+	}
+	return ""
 }
 
 // assignCond matches shell variable assignments (HISTFILE=/dev/null),

@@ -633,6 +633,12 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 		cmd = execLines(text)
 	case "plist":
 		cmd = plistCommand(text)
+	case "ssh_config":
+		var local bool
+		cmd, local = sshConfigCommands(text)
+		if local {
+			cf.Tags = append(cf.Tags, "ssh_local_command")
+		}
 	case "crontab":
 		cmd = ""
 	}
@@ -682,6 +688,8 @@ func contentKind(p, text string) string {
 	switch {
 	case strings.Contains(p, "/.claude/") && (base == "settings.json" || base == "settings.local.json"):
 		return "claude_settings"
+	case p == "~/.ssh/config" || strings.HasPrefix(p, "~/.ssh/config.d/") || p == "/etc/ssh/ssh_config" || strings.HasPrefix(p, "/etc/ssh/ssh_config.d/"):
+		return "ssh_config"
 	case strings.Contains(p, "/.git/hooks/") || strings.Contains(p, "/.husky/"):
 		return "git_hook"
 	case rcFiles[base] || strings.HasPrefix(p, "/etc/profile"):
@@ -709,6 +717,41 @@ func contentKind(p, text string) string {
 		return "python"
 	}
 	return ""
+}
+
+// sshConfigCommands returns the commands an ssh client config runs
+// (LocalCommand, ProxyCommand, Match exec), one per line, and whether it
+// has a LocalCommand, which runs on every connection.
+func sshConfigCommands(text string) (string, bool) {
+	var b strings.Builder
+	local := false
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		k, v, ok := strings.Cut(line, " ")
+		if !ok {
+			k, v, ok = strings.Cut(line, "=")
+		}
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "="))
+		switch strings.ToLower(k) {
+		case "localcommand":
+			local = true
+		case "proxycommand":
+		case "match":
+			if i := strings.Index(strings.ToLower(v), "exec "); i >= 0 {
+				v = strings.Trim(strings.TrimSpace(v[i+5:]), `"`)
+			} else {
+				continue
+			}
+		default:
+			continue
+		}
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	return b.String(), local
 }
 
 var plistString = regexp.MustCompile(`(?s)<string>(.*?)</string>`)

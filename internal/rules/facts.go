@@ -340,6 +340,23 @@ func (f *facts) unwrap(raw string) {
 			}
 			if n := resolveName(p.path, assigns); n != "" {
 				p.name, p.resolved = strings.ToLower(path.Base(n)), true
+			} else if ifs := assigns["IFS"]; ifs != "" {
+				// IFS=,; c="rm,-rf,$HOME"; $c: the value splits into argv.
+				fields := strings.FieldsFunc(expandAssigned(p.path, assigns), func(r rune) bool { return strings.ContainsRune(ifs, r) })
+				if len(fields) > 0 && nameWord.MatchString(fields[0]) {
+					p.name, p.resolved = strings.ToLower(path.Base(fields[0])), true
+					p.args = append(fields[1:len(fields):len(fields)], p.args...)
+					p.argPaths = nil
+				}
+			}
+		}
+		// git config alias.x '!cmd', core.sshCommand, core.pager...: the
+		// value is a shell command git runs later.
+		if p.name == "git" && budget > 0 {
+			if cmd := gitShellValue(p.args); cmd != "" {
+				budget--
+				f.addAutorun(cmd, *p, "git config")
+				p = &f.progs[i]
 			}
 		}
 		switch {
@@ -479,6 +496,48 @@ func trSet(s string) []rune {
 		out = append(out, rs[i])
 	}
 	return out
+}
+
+// gitShellValue returns the shell command a "git config KEY VALUE" stores
+// for git to run later: a "!" alias or a command-valued key.
+func gitShellValue(args []string) string {
+	i := 0
+	for i < len(args) && strings.HasPrefix(args[i], "-") {
+		i++
+	}
+	if i >= len(args) || args[i] != "config" {
+		return ""
+	}
+	var rest []string
+	for _, a := range args[i+1:] {
+		if !strings.HasPrefix(a, "-") {
+			rest = append(rest, a)
+		}
+	}
+	if len(rest) < 2 {
+		return ""
+	}
+	key, val := strings.ToLower(rest[0]), strings.Trim(rest[1], `"'`)
+	switch {
+	case strings.HasPrefix(key, "alias.") && strings.HasPrefix(val, "!"):
+		return val[1:]
+	case key == "core.sshcommand", key == "core.pager", key == "core.editor", key == "core.fsmonitor", key == "sequence.editor", key == "diff.external":
+		return val
+	case strings.HasPrefix(key, "credential") && strings.HasSuffix(key, "helper") && strings.HasPrefix(val, "!"):
+		return val[1:]
+	}
+	return ""
+}
+
+// expandAssigned replaces $NAME and ${NAME} with values assigned earlier in
+// the command, leaving unknown ones as written.
+func expandAssigned(w string, assigns map[string]string) string {
+	return varRef.ReplaceAllStringFunc(strings.Trim(w, `"`), func(m string) string {
+		if v, ok := assigns[varRef.FindStringSubmatch(m)[1]]; ok {
+			return v
+		}
+		return m
+	})
 }
 
 // autorunText reports files whose text is shell code run later without

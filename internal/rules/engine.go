@@ -2,6 +2,7 @@ package rules
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io/fs"
@@ -633,6 +634,14 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 		cmd = execLines(text)
 	case "plist":
 		cmd = plistCommand(text)
+	case "vscode_tasks":
+		var auto bool
+		cmd, auto = vscodeTaskCommands(text)
+		if auto {
+			cf.Tags = append(cf.Tags, "vscode_folder_open")
+		}
+	case "npm_package":
+		cmd = npmLifecycleCommands(text)
 	case "ssh_config":
 		var local bool
 		cmd, local = sshConfigCommands(text)
@@ -688,6 +697,10 @@ func contentKind(p, text string) string {
 	switch {
 	case strings.Contains(p, "/.claude/") && (base == "settings.json" || base == "settings.local.json"):
 		return "claude_settings"
+	case strings.HasSuffix(p, "/.vscode/tasks.json"):
+		return "vscode_tasks"
+	case base == "package.json":
+		return "npm_package"
 	case p == "~/.ssh/config" || strings.HasPrefix(p, "~/.ssh/config.d/") || p == "/etc/ssh/ssh_config" || strings.HasPrefix(p, "/etc/ssh/ssh_config.d/"):
 		return "ssh_config"
 	case strings.Contains(p, "/.git/hooks/") || strings.Contains(p, "/.husky/"):
@@ -717,6 +730,44 @@ func contentKind(p, text string) string {
 		return "python"
 	}
 	return ""
+}
+
+var (
+	vscodeCommand = regexp.MustCompile(`"command"\s*:\s*"((?:[^"\\]|\\.)*)"`)
+	vscodeRunOn   = regexp.MustCompile(`"runOn"\s*:\s*"folderOpen"`)
+	npmLifecycle  = regexp.MustCompile(`"(preinstall|install|postinstall|prepare|preprepare|postprepare|prepublish|prepack|postpack)"\s*:\s*"((?:[^"\\]|\\.)*)"`)
+)
+
+// vscodeTaskCommands returns the shell commands of a VS Code tasks.json,
+// one per line, and whether a task runs when the folder opens. The file
+// may be a fragment (an Edit), so it is scanned, not parsed.
+func vscodeTaskCommands(text string) (string, bool) {
+	var b strings.Builder
+	for _, m := range vscodeCommand.FindAllStringSubmatch(text, 64) {
+		b.WriteString(jsonUnquote(m[1]))
+		b.WriteByte('\n')
+	}
+	return b.String(), vscodeRunOn.MatchString(text)
+}
+
+// npmLifecycleCommands returns the scripts npm runs by itself on install
+// or pack (preinstall, postinstall, prepare, ...), one per line.
+func npmLifecycleCommands(text string) string {
+	var b strings.Builder
+	for _, m := range npmLifecycle.FindAllStringSubmatch(text, 64) {
+		b.WriteString(jsonUnquote(m[2]))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// jsonUnquote decodes the body of a JSON string, or returns it as is.
+func jsonUnquote(s string) string {
+	var out string
+	if json.Unmarshal([]byte(`"`+s+`"`), &out) == nil {
+		return out
+	}
+	return s
 }
 
 // sshConfigCommands returns the commands an ssh client config runs

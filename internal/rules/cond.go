@@ -257,6 +257,19 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 			return false
 		}
 	}
+	// Wrappers before regular expressions: checking them is cheap.
+	if cc.wrapper != nil {
+		ok := false
+		for j, w := range p.wrappers {
+			if cc.wrapper.match(w) || (j < len(p.wrapFull) && cc.wrapper.match(p.wrapFull[j])) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
 	if cc.argRe != nil {
 		ok := false
 		for _, a := range p.args {
@@ -302,18 +315,6 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 			}
 			ok = true
 			break
-		}
-		if !ok {
-			return false
-		}
-	}
-	if cc.wrapper != nil {
-		ok := false
-		for j, w := range p.wrappers {
-			if cc.wrapper.match(w) || (j < len(p.wrapFull) && cc.wrapper.match(p.wrapFull[j])) {
-				ok = true
-				break
-			}
 		}
 		if !ok {
 			return false

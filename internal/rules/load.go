@@ -40,9 +40,7 @@ func (l *loader) errAt(n *yaml.Node, field, value, format string, args ...any) {
 }
 
 var (
-	idRe       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	categoryRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	tagRe      = regexp.MustCompile(`^(T[0-9]{4}(\.[0-9]{3})?|TA[0-9]{4})$`)
+	tagRe = regexp.MustCompile(`^(T[0-9]{4}(\.[0-9]{3})?|TA[0-9]{4})$`)
 )
 
 // parseFile parses data as a rule file, native or seed format.
@@ -313,7 +311,7 @@ func (l *loader) buildMacro(name string, n *yaml.Node) {
 
 // rule compiles one native rule.
 func (l *loader) rule(n *yaml.Node, field string) *Rule {
-	r := &Rule{Action: ActionAlert, Enabled: true, Kind: kindPlain, Response: Response{ImmediateAlert: true}, Source: fmt.Sprintf("%s:%d", l.file, n.Line)}
+	r := &Rule{Action: ActionAlert, Enabled: true, Kind: kindPlain, Response: Response{ImmediateAlert: true}, Source: l.file + ":" + strconv.Itoa(n.Line)}
 	var condNode, thrNode, seqNode, derNode *yaml.Node
 	var excNodes []*yaml.Node
 	// A switch rather than pairs: this runs for every rule on every hook start.
@@ -378,7 +376,7 @@ func (l *loader) rule(n *yaml.Node, field string) *Rule {
 	}
 	if r.ID == "" {
 		l.errAt(n, field+".id", "", "is required")
-	} else if !idRe.MatchString(r.ID) {
+	} else if !validID(r.ID) {
 		l.errAt(n, field+".id", r.ID, "must be letters, digits, '.', '_' or '-'")
 	}
 	if r.Severity == 0 {
@@ -388,7 +386,7 @@ func (l *loader) rule(n *yaml.Node, field string) *Rule {
 	}
 	if r.Category == "" {
 		l.errAt(n, field+".category", "", "is required")
-	} else if !categoryRe.MatchString(r.Category) {
+	} else if !validCategory(r.Category) {
 		l.errAt(n, field+".category", r.Category, "must be a lower_snake_case word")
 	}
 	kinds := 0
@@ -465,6 +463,31 @@ func hasKey(n *yaml.Node, key string) bool {
 		}
 	}
 	return false
+}
+
+// validID reports an id of letters, digits, '_', '.' and '-' starting
+// with a letter or digit (checked on every start, so no regexp).
+func validID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// validCategory reports lower_snake_case starting with a letter.
+func validCategory(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '_')
+		if !ok {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (l *loader) tags(v *yaml.Node, field string) []string {

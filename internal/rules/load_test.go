@@ -136,3 +136,18 @@ rules:
 		t.Errorf("loaded %d rules, want %d", len(eng.Rules()), len(want))
 	}
 }
+
+func TestValidIDAndCategory(t *testing.T) {
+	ids := map[string]bool{"a": true, "rce-1.x_y": true, "9a": true, "": false, "-a": false, "_a": false, "a b": false, "a/b": false, "é": false}
+	for s, want := range ids {
+		if got := validID(s); got != want {
+			t.Errorf("validID(%q) = %v, want %v", s, got, want)
+		}
+	}
+	cats := map[string]bool{"exfiltration": true, "reverse_shell": true, "a1": true, "": false, "1a": false, "_a": false, "Reverse": false, "a-b": false}
+	for s, want := range cats {
+		if got := validCategory(s); got != want {
+			t.Errorf("validCategory(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

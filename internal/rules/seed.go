@@ -1,8 +1,8 @@
 package rules
 
 import (
-	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,7 +75,7 @@ func (l *loader) seed(root *yaml.Node) ([]*Rule, *SeedFile) {
 
 func (l *loader) seedRule(k, n *yaml.Node) *Rule {
 	field := "rules." + k.Value
-	r := &Rule{ID: k.Value, Action: ActionAlert, Enabled: true, Kind: kindPlain, Response: Response{ImmediateAlert: true}, Source: fmt.Sprintf("%s:%d", l.file, k.Line)}
+	r := &Rule{ID: k.Value, Action: ActionAlert, Enabled: true, Kind: kindPlain, Response: Response{ImmediateAlert: true}, Source: l.file + ":" + strconv.Itoa(k.Line)}
 	var pattern *yaml.Node
 	var thr *yaml.Node
 	l.pairs(n, field, map[string]func(v *yaml.Node){
@@ -88,7 +88,7 @@ func (l *loader) seedRule(k, n *yaml.Node) *Rule {
 		"context_fields": func(v *yaml.Node) { r.ContextFields = l.strs(v, field+".context_fields") },
 		"threshold":      func(v *yaml.Node) { thr = v },
 	})
-	if !idRe.MatchString(r.ID) {
+	if !validID(r.ID) {
 		l.errAt(k, field, r.ID, "rule name must be letters, digits, '.', '_' or '-'")
 	}
 	if r.Severity == 0 && !hasKey(n, "severity") {

@@ -368,6 +368,11 @@ func signalOf(f *facts, h hit, hits []hit, want map[string]bool) string {
 	if want["shell_wrapper"] && progVia && !p.script {
 		for _, w := range p.wrappers {
 			first := strings.Fields(w + " x")[0]
+			// A shell reading downloaded code on stdin is how the code runs,
+			// not a wrapper hiding it.
+			if strings.HasSuffix(w, " stdin") && h.category() == "remote_code_execution" {
+				continue
+			}
 			if (shells[first] && (strings.Contains(w, "-c") || strings.HasSuffix(w, " stdin"))) || first == "eval" || interpFlags[interpBase(first)] != "" {
 				return "shell_wrapper"
 			}

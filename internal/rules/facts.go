@@ -166,9 +166,64 @@ func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *fact
 			a = shell.Parse(cmd, shell.Options{Cwd: f.cwd})
 		}
 		f.addAnalysis(a, nil, false, false, 0)
+		f.stdinCode(a)
 		f.unwrap(cmd)
 	}
 	return f
+}
+
+// stdinCode treats the here-doc or here-string fed to an interpreter that
+// has no inline code ("python3 - <<'EOF' ... EOF", "node <<< '...'") as
+// that interpreter's code.
+func (f *facts) stdinCode(a *shell.Analysis) {
+	heredoc := 0 // index of the next "<<" body in a.HereDocs
+	for i := range f.progs {
+		p := &f.progs[i]
+		for _, r := range p.redirects {
+			var body string
+			switch r.Op {
+			case "<<", "<<-":
+				if heredoc < len(a.HereDocs) {
+					body = a.HereDocs[heredoc]
+				}
+				heredoc++
+			case "<<<":
+				body = strings.Trim(r.Target, `"'`)
+			default:
+				continue
+			}
+			fl := interpFlags[interpBase(p.name)]
+			if fl == "" || body == "" || flagValue(p.args, fl, "") != "" || len(body) > 64<<10 {
+				continue
+			}
+			if hasScriptFile(p.args) {
+				continue
+			}
+			f.code = append(f.code, body)
+			f.addCodeCommands(body, p)
+			p = &f.progs[i]
+			for _, m := range b64Literal.FindAllString(body, 8) {
+				if d, ok := decodeB64(m); ok {
+					f.decoded = append(f.decoded, d)
+					f.code = append(f.code, d)
+				}
+			}
+		}
+	}
+}
+
+// hasScriptFile reports an interpreter argument naming a script to run
+// (then stdin is data, not code); "-" means stdin.
+func hasScriptFile(args []string) bool {
+	for _, a := range args {
+		if a == "-" {
+			return false
+		}
+		if !strings.HasPrefix(a, "-") {
+			return true
+		}
+	}
+	return false
 }
 
 // mcpCommand returns the shell command an MCP tool is asked to run (a
@@ -582,6 +637,10 @@ func decodeHexText(h string) (string, bool) {
 	return string(b), printable(b) && strings.ContainsRune(string(b), ' ')
 }
 
+// homeVars rewrites the home directory as interpreters spell it inside a
+// command string into the shell's $HOME.
+var homeVars = strings.NewReplacer("$ENV{HOME}", "$HOME", "$ENV{'HOME'}", "$HOME", `$ENV{"HOME"}`, "$HOME", "#{ENV['HOME']}", "$HOME", `#{ENV["HOME"]}`, "$HOME")
+
 // codeCmdRe finds shell commands handed to the shell from interpreter code:
 // os.system("..."), subprocess.run("...", shell=True), child_process
 // exec("..."), system("..."), backticks in Perl/Ruby/PHP.
@@ -595,7 +654,7 @@ func (f *facts) addCodeCommands(code string, p *prog) int {
 	}
 	n := 0
 	for _, m := range codeCmdRe.FindAllStringSubmatch(code, 4) {
-		cmd := strings.ReplaceAll(m[2], `\"`, `"`)
+		cmd := homeVars.Replace(strings.ReplaceAll(m[2], `\"`, `"`))
 		f.addAnalysis(shell.Parse(cmd, shell.Options{Cwd: f.cwd}), append(append([]string(nil), p.wrappers...), p.name+" "+interpFlags[interpBase(p.name)]), p.decoded, p.script, p.depth+1)
 		n++
 	}

@@ -42,7 +42,13 @@ func (f *facts) pathArgs(p *prog) []string {
 		p.argPaths = make([]string, len(p.args))
 		base := f.cwd
 		dirFlag := chdirFlag[p.name]
+		auth := authFileOpts[p.name]
 		for j, a := range p.args {
+			if auth != nil && (j > 0 && auth[p.args[j-1]] || auth[optName(a)]) {
+				// ssh -i KEY, curl --cert/--key, rsync -e 'ssh -i KEY': files
+				// used to authenticate, not data the command reads or sends.
+				continue
+			}
 			if dirFlag != "" && j > 0 && p.args[j-1] == dirFlag {
 				// tar -C DIR: later relative names are inside DIR.
 				// The directory itself is not archived, only what is named after it.
@@ -65,6 +71,28 @@ func (f *facts) pathArgs(p *prog) []string {
 }
 
 var whichSubst = regexp.MustCompile("^[\"']?(\\$\\(|`)\\s*(?:which|command\\s+-v|type\\s+-p)\\s+([A-Za-z0-9._+-]+)\\s*(\\)|`)[\"']?$")
+
+// authFileOpts are, per program, the options whose value is a key,
+// certificate or remote-shell command used to connect, not a file sent.
+var authFileOpts = map[string]map[string]bool{
+	"ssh":   {"-i": true, "-F": true, "-o": true, "-S": true},
+	"scp":   {"-i": true, "-F": true, "-o": true, "-S": true},
+	"sftp":  {"-i": true, "-F": true, "-o": true, "-S": true},
+	"rsync": {"-e": true, "--rsh": true},
+	"curl":  {"--cert": true, "-E": true, "--key": true, "--cacert": true, "--capath": true, "--proxy-cert": true, "--proxy-key": true, "--proxy-cacert": true, "--crlfile": true, "--pinnedpubkey": true},
+	"wget":  {"--certificate": true, "--private-key": true, "--ca-certificate": true, "--ca-directory": true, "--crl-file": true},
+	"git":   {"-c": true},
+}
+
+// optName returns "--opt" for "--opt=value" (the form whose value is glued).
+func optName(a string) string {
+	if strings.HasPrefix(a, "--") {
+		if i := strings.IndexByte(a, '='); i > 0 {
+			return a[:i]
+		}
+	}
+	return ""
+}
 
 // chdirFlag names the option that makes a program resolve the names after
 // it inside another directory ("tar czf - -C ~ .ssh" archives ~/.ssh).
@@ -166,10 +194,42 @@ func buildFacts(ev *event.Event, a *shell.Analysis, content *ContentFacts) *fact
 			a = shell.Parse(cmd, shell.Options{Cwd: f.cwd})
 		}
 		f.addAnalysis(a, nil, false, false, 0)
+		f.dropAuthReads()
 		f.stdinCode(a)
 		f.unwrap(cmd)
 	}
 	return f
+}
+
+// dropAuthReads removes from the shell-level reads the key and certificate
+// files that ssh, scp, curl or wget are given to authenticate with (one
+// read per such option), so "scp -i ~/.ssh/k.pem dist.tgz host:" does not
+// read a credential store; "cat ~/.ssh/k.pem" still does.
+func (f *facts) dropAuthReads() {
+	var auth []string
+	for i := range f.progs {
+		p := &f.progs[i]
+		opts := authFileOpts[p.name]
+		if opts == nil || p.name == "git" {
+			continue
+		}
+		for j, a := range p.args {
+			v := ""
+			if j > 0 && opts[p.args[j-1]] {
+				v = a
+			} else if n := optName(a); opts[n] {
+				v = a[len(n)+1:]
+			}
+			if np := normPath(v, f.cwd); np != "" {
+				auth = append(auth, np)
+			}
+		}
+	}
+	for _, ap := range auth {
+		if k := slices.Index(f.reads, ap); k >= 0 {
+			f.reads = slices.Delete(f.reads, k, k+1)
+		}
+	}
 }
 
 // stdinCode treats the here-doc or here-string fed to an interpreter that

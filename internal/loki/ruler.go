@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-sec/vigil/internal/rules"
 )
 
 // RuleFile is one Vigil rule file: native YAML or the seed's
@@ -1020,7 +1022,7 @@ func seedPattern(src string) (node, error) {
 	}
 	if name, rest, ok := strings.Cut(src, ".*"); ok && rest != "" {
 		if field, known := canonicalField(name); known {
-			m := matcher{re: wordBounded(rest)}
+			m := matcher{re: rules.WordBounded(rest)}
 			if field == "file_path" {
 				a, err := m.toNode("file_path")
 				if err != nil {
@@ -1045,68 +1047,4 @@ func seedPattern(src string) (node, error) {
 		any = append(any, x)
 	}
 	return any, nil
-}
-
-// wordBounded puts \b around the word-character ends of the top-level
-// alternatives of a group, as Vigil does for seed patterns, so "su" does
-// not match "result".
-func wordBounded(re string) string {
-	var inner, open string
-	switch {
-	case strings.HasPrefix(re, "(?:") && strings.HasSuffix(re, ")"):
-		inner, open = re[3:len(re)-1], "(?:"
-	case strings.HasPrefix(re, "(") && strings.HasSuffix(re, ")") && !strings.HasPrefix(re, "(?"):
-		inner, open = re[1:len(re)-1], "("
-	default:
-		return re
-	}
-	alts, ok := splitAlternation(inner)
-	if !ok {
-		return re
-	}
-	for i, a := range alts {
-		if a == "" {
-			continue
-		}
-		if isWordByte(a[0]) {
-			a = `\b` + a
-		}
-		if isWordByte(a[len(a)-1]) && !strings.HasSuffix(a, `\s`) {
-			a += `\b`
-		}
-		alts[i] = a
-	}
-	return open + strings.Join(alts, "|") + ")"
-}
-
-func isWordByte(c byte) bool {
-	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-func splitAlternation(s string) ([]string, bool) {
-	var out []string
-	depth, class, start := 0, false, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\':
-			i++
-		case class:
-			if c == ']' {
-				class = false
-			}
-		case c == '[':
-			class = true
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-			if depth < 0 {
-				return nil, false
-			}
-		case c == '|' && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:]), depth == 0
 }

@@ -29,6 +29,10 @@ type loader struct {
 	mu   sync.Mutex
 	// full materialises a node whose content was left unparsed.
 	full func(*yaml.Node) *yaml.Node
+	// listMatchers caches the matcher of a whole-list reference ("@name"),
+	// which many rules share (credential_paths, shells, ...). Guarded like
+	// every build by mu (or single-threaded at load).
+	listMatchers map[string]*strMatcher
 }
 
 func (l *loader) errAt(n *yaml.Node, field, value, format string, args ...any) {
@@ -201,13 +205,30 @@ func (l *loader) strs(n *yaml.Node, field string) []string {
 }
 
 func (l *loader) matcher(n *yaml.Node, field string, fold bool) *strMatcher {
+	key := ""
+	if n != nil && n.Kind == yaml.ScalarNode && strings.HasPrefix(n.Value, "@") {
+		key = n.Value
+		if fold {
+			key += "\x00fold"
+		}
+		if m, ok := l.listMatchers[key]; ok {
+			return m
+		}
+	}
 	vals := l.strs(n, field)
 	for _, v := range vals {
 		if !validGlob(v) {
 			l.errAt(n, field, v, "bad glob pattern")
 		}
 	}
-	return newStrMatcher(vals, fold)
+	m := newStrMatcher(vals, fold)
+	if key != "" && len(l.errs) == 0 {
+		if l.listMatchers == nil {
+			l.listMatchers = map[string]*strMatcher{}
+		}
+		l.listMatchers[key] = m
+	}
+	return m
 }
 
 func (l *loader) regex(n *yaml.Node, field string) *lazyRe {

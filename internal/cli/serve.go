@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/ingest"
 	"github.com/vigil-sec/vigil/internal/server"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -95,8 +96,12 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	consumers = append(consumers, det.Consume)
 
 	// 4. The ingest pipeline: the store's only writer of events.
+	var annotate func(*event.Event) bool
+	if cfg.Hook.Enforcement != config.ModeEnforce {
+		annotate = det.WouldBlock
+	}
 	pipe := ingest.New(ingest.Options{
-		Store: st, SpoolDir: cfg.Spool.Dir, Poll: cfg.Server.PollInterval,
+		Store: st, SpoolDir: cfg.Spool.Dir, Poll: cfg.Server.PollInterval, Annotate: annotate,
 		KeepSegments: time.Duration(cfg.Spool.KeepHours) * time.Hour,
 		Consumers:    consumers, Log: log.With("component", "ingest"), Registerer: reg,
 	})

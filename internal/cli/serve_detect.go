@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/alert"
 	"github.com/vigil-sec/vigil/internal/alert/channels"
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/ingest"
 	"github.com/vigil-sec/vigil/internal/loki"
 	"github.com/vigil-sec/vigil/internal/rules"
@@ -100,6 +101,34 @@ func (d *detection) Consume(_ context.Context, stored []ingest.Stored) {
 			}
 		}
 	}
+}
+
+// WouldBlock records, on a PreToolUse event the hook did not decide (monitor
+// mode), the decision enforce mode would have taken. It is the ingest
+// annotation: the event is stored with it, so the audit trail and the UI
+// show what would have been blocked.
+func (d *detection) WouldBlock(ev *event.Event) bool {
+	if ev.HookEvent != "PreToolUse" || ev.Decision != nil || ev.EventType == event.TypeHookError {
+		return false
+	}
+	action, m := d.engine.DecideInput(rules.Input{Event: ev, Content: rules.FromEventFacts(ev.Action.ContentFacts)})
+	if m == nil {
+		return false
+	}
+	dec := &event.Decision{Rule: m.RuleID, Reason: m.Description, Mode: config.ModeMonitor}
+	if m.Summary != "" {
+		dec.Reason = m.Description + " (" + m.Summary + ")"
+	}
+	switch action {
+	case rules.ActionBlock:
+		dec.Action = event.DecisionWouldDeny
+	case rules.ActionAsk:
+		dec.Action = event.DecisionWouldAsk
+	default:
+		return false
+	}
+	ev.Decision = dec
+	return true
 }
 
 // Close flushes pending notifications and alert updates.

@@ -54,6 +54,14 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		ProjectName: projectNamer(paths, log),
 	})
 	enrich, decide := ruleHooks(cfg, log)
+	if cfg.Hook.Enforcement != config.ModeEnforce {
+		// Monitor mode blocks nothing, so the hook does not pay for
+		// compiling the rule set on every PreToolUse: serve records the
+		// would-block decision when it ingests the event (see
+		// ingest.Options.Annotate). Written content is still scanned
+		// here, because only the hook ever sees it.
+		decide = nil
+	}
 	Run(ctx, Options{
 		Normalizer:  norm,
 		Spool:       &spool.Writer{Dir: cfg.Spool.Dir, Fsync: cfg.Spool.Fsync == config.FsyncAlways},

@@ -47,6 +47,10 @@ type Options struct {
 	BatchLines int
 	BatchBytes int
 	Consumers  []Consumer
+	// Annotate, when set, may amend a spool event before it is stored
+	// (serve records monitor-mode would-block decisions with it); it
+	// reports whether it changed the event.
+	Annotate   func(ev *event.Event) bool
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
@@ -191,6 +195,11 @@ func (p *Pipeline) decodeLine(l spool.Line) store.Record {
 	if !l.Oversized {
 		var ev event.Event
 		if err := json.Unmarshal(l.Data, &ev); err == nil && ev.ID != "" {
+			if p.o.Annotate != nil && p.o.Annotate(&ev) {
+				if b, err := json.Marshal(&ev); err == nil {
+					return store.Record{Event: &ev, JSON: b}
+				}
+			}
 			return store.Record{Event: &ev, JSON: l.Data}
 		} else if err == nil {
 			return p.corrupt(l, errors.New("event has no id"))

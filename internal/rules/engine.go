@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -667,7 +666,7 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 		f = &facts{ev: syn, cwd: ev.Cwd, project: normPath(ev.ProjectDir, ""), code: []string{text}, reBudget: maxRegexBytes}
 		py := &prog{name: "python3", pipeline: -1}
 		f.addCodeCommands(text, py)
-		for _, m := range b64Literal.FindAllString(text, 8) {
+		for _, m := range b64Literal().FindAllString(text, 8) {
 			if d, ok := decodeB64(m); ok {
 				f.decoded = append(f.decoded, d)
 				f.code = append(f.code, d)
@@ -738,9 +737,9 @@ func contentKind(p, text string) string {
 }
 
 var (
-	vscodeCommand = regexp.MustCompile(`"command"\s*:\s*"((?:[^"\\]|\\.)*)"`)
-	vscodeRunOn   = regexp.MustCompile(`"runOn"\s*:\s*"folderOpen"`)
-	npmLifecycle  = regexp.MustCompile(`"(preinstall|install|postinstall|prepare|preprepare|postprepare|prepublish|prepack|postpack)"\s*:\s*"((?:[^"\\]|\\.)*)"`)
+	vscodeCommand = lazyRE(`"command"\s*:\s*"((?:[^"\\]|\\.)*)"`)
+	vscodeRunOn   = lazyRE(`"runOn"\s*:\s*"folderOpen"`)
+	npmLifecycle  = lazyRE(`"(preinstall|install|postinstall|prepare|preprepare|postprepare|prepublish|prepack|postpack)"\s*:\s*"((?:[^"\\]|\\.)*)"`)
 )
 
 // vscodeTaskCommands returns the shell commands of a VS Code tasks.json,
@@ -748,18 +747,18 @@ var (
 // may be a fragment (an Edit), so it is scanned, not parsed.
 func vscodeTaskCommands(text string) (string, bool) {
 	var b strings.Builder
-	for _, m := range vscodeCommand.FindAllStringSubmatch(text, 64) {
+	for _, m := range vscodeCommand().FindAllStringSubmatch(text, 64) {
 		b.WriteString(jsonUnquote(m[1]))
 		b.WriteByte('\n')
 	}
-	return b.String(), vscodeRunOn.MatchString(text)
+	return b.String(), vscodeRunOn().MatchString(text)
 }
 
 // npmLifecycleCommands returns the scripts npm runs by itself on install
 // or pack (preinstall, postinstall, prepare, ...), one per line.
 func npmLifecycleCommands(text string) string {
 	var b strings.Builder
-	for _, m := range npmLifecycle.FindAllStringSubmatch(text, 64) {
+	for _, m := range npmLifecycle().FindAllStringSubmatch(text, 64) {
 		b.WriteString(jsonUnquote(m[2]))
 		b.WriteByte('\n')
 	}
@@ -810,7 +809,7 @@ func sshConfigCommands(text string) (string, bool) {
 	return b.String(), local
 }
 
-var plistString = regexp.MustCompile(`(?s)<string>(.*?)</string>`)
+var plistString = lazyRE(`(?s)<string>(.*?)</string>`)
 
 // plistCommand returns the command a launchd plist runs: the body of
 // "sh -c BODY" in ProgramArguments, or its words quoted for the shell, or
@@ -822,11 +821,11 @@ func plistCommand(text string) string {
 		if j := strings.Index(rest, "</array>"); j >= 0 {
 			rest = rest[:j]
 		}
-		for _, m := range plistString.FindAllStringSubmatch(rest, 64) {
+		for _, m := range plistString().FindAllStringSubmatch(rest, 64) {
 			args = append(args, html.UnescapeString(m[1]))
 		}
 	} else if i := strings.Index(text, "<key>Program</key>"); i >= 0 {
-		if m := plistString.FindStringSubmatch(text[i:]); m != nil {
+		if m := plistString().FindStringSubmatch(text[i:]); m != nil {
 			args = []string{html.UnescapeString(m[1])}
 		}
 	}

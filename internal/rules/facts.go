@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,7 +56,7 @@ func (f *facts) pathArgs(p *prog) []string {
 				}
 				continue
 			}
-			if m := whichSubst.FindStringSubmatch(a); m != nil {
+			if m := whichSubst().FindStringSubmatch(a); m != nil {
 				// $(which python3): the installed program, a system binary.
 				p.argPaths[j] = "/usr/bin/" + m[2]
 				continue
@@ -70,7 +69,7 @@ func (f *facts) pathArgs(p *prog) []string {
 	return p.argPaths
 }
 
-var whichSubst = regexp.MustCompile("^[\"']?(\\$\\(|`)\\s*(?:which|command\\s+-v|type\\s+-p)\\s+([A-Za-z0-9._+-]+)\\s*(\\)|`)[\"']?$")
+var whichSubst = lazyRE("^[\"']?(\\$\\(|`)\\s*(?:which|command\\s+-v|type\\s+-p)\\s+([A-Za-z0-9._+-]+)\\s*(\\)|`)[\"']?$")
 
 // authFileOpts are, per program, the options whose value is a key,
 // certificate or remote-shell command used to connect, not a file sent.
@@ -126,9 +125,9 @@ type facts struct {
 var (
 	shells      = map[string]bool{"sh": true, "bash": true, "zsh": true, "dash": true, "ksh": true, "ash": true, "fish": true, "busybox": true}
 	interpFlags = map[string]string{"python": "-c", "python2": "-c", "python3": "-c", "perl": "-e", "ruby": "-e", "node": "-e", "nodejs": "-e", "php": "-r", "deno": "eval", "bun": "-e"}
-	b64Literal  = regexp.MustCompile(`[A-Za-z0-9+/]{16,}={0,2}`)
-	assignRe    = regexp.MustCompile(`(?:^|[;&|\s(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"]*"|[^\s;&|()]*)`)
-	escRe       = regexp.MustCompile(`\\x[0-9a-fA-F]{1,2}|\\[0-7]{1,3}|\\u[0-9a-fA-F]{4}`)
+	b64Literal  = lazyRE(`[A-Za-z0-9+/]{16,}={0,2}`)
+	assignRe    = lazyRE(`(?:^|[;&|\s(])([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|"[^"]*"|[^\s;&|()]*)`)
+	escRe       = lazyRE(`\\x[0-9a-fA-F]{1,2}|\\[0-7]{1,3}|\\u[0-9a-fA-F]{4}`)
 )
 
 // maxRegexBytes is the argument text regular expressions may scan per event.
@@ -262,7 +261,7 @@ func (f *facts) stdinCode(a *shell.Analysis) {
 			f.code = append(f.code, body)
 			f.addCodeCommands(body, p)
 			p = &f.progs[i]
-			for _, m := range b64Literal.FindAllString(body, 8) {
+			for _, m := range b64Literal().FindAllString(body, 8) {
 				if d, ok := decodeB64(m); ok {
 					f.decoded = append(f.decoded, d)
 					f.code = append(f.code, d)
@@ -458,7 +457,7 @@ func (f *facts) unwrap(raw string) {
 			} else if ifs := assigns["IFS"]; ifs != "" {
 				// IFS=,; c="rm,-rf,$HOME"; $c: the value splits into argv.
 				fields := strings.FieldsFunc(expandAssigned(p.path, assigns), func(r rune) bool { return strings.ContainsRune(ifs, r) })
-				if len(fields) > 0 && nameWord.MatchString(fields[0]) {
+				if len(fields) > 0 && nameWord().MatchString(fields[0]) {
 					p.name, p.resolved = strings.ToLower(path.Base(fields[0])), true
 					p.args = append(fields[1:len(fields):len(fields)], p.args...)
 					p.argPaths = nil
@@ -479,7 +478,7 @@ func (f *facts) unwrap(raw string) {
 			if code := flagValue(p.args, interpFlags[interpBase(p.name)], ""); code != "" {
 				f.code = append(f.code, code)
 				budget -= f.addCodeCommands(code, p)
-				for _, m := range b64Literal.FindAllString(code, 8) {
+				for _, m := range b64Literal().FindAllString(code, 8) {
 					if d, ok := decodeB64(m); ok {
 						f.decoded = append(f.decoded, d)
 						f.code = append(f.code, d)
@@ -491,8 +490,8 @@ func (f *facts) unwrap(raw string) {
 				}
 				// system(pack("H*", "726d...")), bytes.fromhex("..."): a hex
 				// string handed to a call that runs commands is a command.
-				if runsCommands.MatchString(code) {
-					for _, m := range hexLiteral.FindAllStringSubmatch(code, 4) {
+				if runsCommands().MatchString(code) {
+					for _, m := range hexLiteral().FindAllStringSubmatch(code, 4) {
 						if d, ok := decodeHexText(m[1]); ok && budget > 0 {
 							budget--
 							f.decoded = append(f.decoded, d)
@@ -647,8 +646,8 @@ func gitShellValue(args []string) string {
 // expandAssigned replaces $NAME and ${NAME} with values assigned earlier in
 // the command, leaving unknown ones as written.
 func expandAssigned(w string, assigns map[string]string) string {
-	return varRef.ReplaceAllStringFunc(strings.Trim(w, `"`), func(m string) string {
-		if v, ok := assigns[varRef.FindStringSubmatch(m)[1]]; ok {
+	return varRef().ReplaceAllStringFunc(strings.Trim(w, `"`), func(m string) string {
+		if v, ok := assigns[varRef().FindStringSubmatch(m)[1]]; ok {
 			return v
 		}
 		return m
@@ -677,8 +676,8 @@ func (f *facts) addAutorun(text string, q prog, via string) {
 }
 
 var (
-	runsCommands = regexp.MustCompile(`\b(system|exec|popen|spawn|execSync|shell_exec|passthru|Popen|call|run)\b\s*\(`)
-	hexLiteral   = regexp.MustCompile(`["']((?:[0-9a-fA-F]{2}){6,})["']`)
+	runsCommands = lazyRE(`\b(system|exec|popen|spawn|execSync|shell_exec|passthru|Popen|call|run)\b\s*\(`)
+	hexLiteral   = lazyRE(`["']((?:[0-9a-fA-F]{2}){6,})["']`)
 )
 
 // decodeHexText decodes an even-length hex string to printable text.
@@ -704,7 +703,7 @@ var homeVars = strings.NewReplacer("$ENV{HOME}", "$HOME", "$ENV{'HOME'}", "$HOME
 // codeCmdRe finds shell commands handed to the shell from interpreter code:
 // os.system("..."), subprocess.run("...", shell=True), child_process
 // exec("..."), system("..."), backticks in Perl/Ruby/PHP.
-var codeCmdRe = regexp.MustCompile(`(?:os\.system|os\.popen|subprocess\.(?:run|call|Popen|check_output|check_call|getoutput)|execSync|exec|spawnSync|system|shell_exec|passthru|popen)\(\s*(?:\[\s*)?(?:f|r|b)?(['"])((?:[^'"\\]|\\.){2,}?)['"]`)
+var codeCmdRe = lazyRE(`(?:os\.system|os\.popen|subprocess\.(?:run|call|Popen|check_output|check_call|getoutput)|execSync|exec|spawnSync|system|shell_exec|passthru|popen)\(\s*(?:\[\s*)?(?:f|r|b)?(['"])((?:[^'"\\]|\\.){2,}?)['"]`)
 
 // addCodeCommands parses the shell commands interpreter code runs, as
 // programs wrapped by the interpreter. It returns how many it parsed.
@@ -713,7 +712,7 @@ func (f *facts) addCodeCommands(code string, p *prog) int {
 		return 0
 	}
 	n := 0
-	for _, m := range codeCmdRe.FindAllStringSubmatch(code, 4) {
+	for _, m := range codeCmdRe().FindAllStringSubmatch(code, 4) {
 		cmd := homeVars.Replace(strings.ReplaceAll(m[2], `\"`, `"`))
 		f.addAnalysis(shell.Parse(cmd, shell.Options{Cwd: f.cwd}), append(append([]string(nil), p.wrappers...), p.name+" "+interpFlags[interpBase(p.name)]), p.decoded, p.script, p.depth+1)
 		n++
@@ -761,7 +760,7 @@ func (f *facts) unwrapRange(from int, raw string) {
 		if fl := interpFlags[interpBase(p.name)]; fl != "" {
 			if code := flagValue(p.args, fl, ""); code != "" {
 				f.code = append(f.code, code)
-				for _, m := range b64Literal.FindAllString(code, 8) {
+				for _, m := range b64Literal().FindAllString(code, 8) {
 					if d, ok := decodeB64(m); ok {
 						f.decoded = append(f.decoded, d)
 						f.code = append(f.code, d)
@@ -901,7 +900,7 @@ func printable(b []byte) bool {
 
 // unescape expands printf/echo -e escapes (\x72, \162, \u0072, \n).
 func unescape(s string) string {
-	s = escRe.ReplaceAllStringFunc(s, func(m string) string {
+	s = escRe().ReplaceAllStringFunc(s, func(m string) string {
 		switch m[1] {
 		case 'x':
 			v, _ := strconv.ParseUint(m[2:], 16, 8)
@@ -922,7 +921,7 @@ func unescape(s string) string {
 func collectAssigns(raw string, ps []prog) map[string]string {
 	m := map[string]string{}
 	if len(raw) <= 64<<10 {
-		for _, sm := range assignRe.FindAllStringSubmatch(raw, 64) {
+		for _, sm := range assignRe().FindAllStringSubmatch(raw, 64) {
 			m[sm[1]] = strings.Trim(sm[2], `"'`)
 		}
 	}
@@ -937,16 +936,16 @@ func collectAssigns(raw string, ps []prog) map[string]string {
 }
 
 var (
-	varRef   = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
-	subst    = regexp.MustCompile("^\\$\\((.*)\\)$|^`(.*)`$")
-	nameWord = regexp.MustCompile(`^[A-Za-z0-9_./+-]+$`)
+	varRef   = lazyRE(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+	subst    = lazyRE("^\\$\\((.*)\\)$|^`(.*)`$")
+	nameWord = lazyRE(`^[A-Za-z0-9_./+-]+$`)
 )
 
 // resolveName works out a command name built at run time: "$a$b" from
 // earlier assignments, "$(printf '\x72\x6d')", "$(echo cm0= | base64 -d)".
 func resolveName(word string, assigns map[string]string) string {
 	w := strings.Trim(word, `"`)
-	if sm := subst.FindStringSubmatch(w); sm != nil {
+	if sm := subst().FindStringSubmatch(w); sm != nil {
 		inner := sm[1] + sm[2]
 		a := shell.Parse(inner, shell.Options{})
 		if a == nil || len(a.Programs) == 0 {
@@ -970,20 +969,20 @@ func resolveName(word string, assigns map[string]string) string {
 			}
 		}
 		text = strings.TrimSpace(text)
-		if nameWord.MatchString(text) {
+		if nameWord().MatchString(text) {
 			return text
 		}
 		return ""
 	}
-	out := varRef.ReplaceAllStringFunc(w, func(m string) string {
-		n := varRef.FindStringSubmatch(m)[1]
+	out := varRef().ReplaceAllStringFunc(w, func(m string) string {
+		n := varRef().FindStringSubmatch(m)[1]
 		if v, ok := assigns[n]; ok {
 			return v
 		}
 		return m
 	})
 	out = unescape(strings.Trim(out, `'"`))
-	if out != w && nameWord.MatchString(out) {
+	if out != w && nameWord().MatchString(out) {
 		return out
 	}
 	return ""

@@ -44,7 +44,7 @@ func (l *loader) errAt(n *yaml.Node, field, value, format string, args ...any) {
 }
 
 var (
-	tagRe = regexp.MustCompile(`^(T[0-9]{4}(\.[0-9]{3})?|TA[0-9]{4})$`)
+	tagRe = lazyRE(`^(T[0-9]{4}(\.[0-9]{3})?|TA[0-9]{4})$`)
 )
 
 // parseFile parses data as a rule file, native or seed format.
@@ -514,7 +514,7 @@ func validCategory(s string) bool {
 func (l *loader) tags(v *yaml.Node, field string) []string {
 	tags := l.strs(v, field)
 	for _, t := range tags {
-		if !tagRe.MatchString(t) {
+		if !tagRe().MatchString(t) {
 			l.errAt(v, field, t, "must be a MITRE ATT&CK id such as T1552.004 or TA0005")
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,7 +39,7 @@ type Score struct {
 	Latency map[string]int
 }
 
-var lineRe = regexp.MustCompile(`line (\d+)`)
+var lineRe = lazyRE(`line (\d+)`)
 
 // ScoreCorpus scores alerts against labels (keyed by file base name).
 func ScoreCorpus(labels map[string]Label, alerts []ScoredAlert) *Score {
@@ -108,7 +107,7 @@ func ScoreCorpus(labels map[string]Label, alerts []ScoredAlert) *Score {
 				s.ExactMatches++
 			}
 		}
-		if m := lineRe.FindStringSubmatch(l.Note); m != nil {
+		if m := lineRe().FindStringSubmatch(l.Note); m != nil {
 			h, _ := strconv.Atoi(m[1])
 			s.Latency[n] = first[n] - h
 		}

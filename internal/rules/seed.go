@@ -200,7 +200,7 @@ func wordBounded(re string) string {
 		if isWordByte(a[0]) {
 			a = `\b` + a
 		}
-		if bareWord.MatchString(alts[i]) {
+		if bareWord().MatchString(alts[i]) {
 			a += `\b`
 		}
 		alts[i] = a
@@ -208,7 +208,7 @@ func wordBounded(re string) string {
 	return open + strings.Join(alts, "|") + ")"
 }
 
-var bareWord = regexp.MustCompile(`^\w+$`)
+var bareWord = lazyRE(`^\w+$`)
 
 func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'

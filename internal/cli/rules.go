@@ -16,10 +16,11 @@ import (
 func runRules(ctx context.Context, env *Env, args []string) error {
 	usage := "usage: vigil rules list [--format table|json] [--rules FILE...]\n" +
 		"       vigil rules validate [FILE...]\n" +
-		"       vigil rules test [--data FILE...]"
+		"       vigil rules test [--data FILE...]\n" +
+		"       vigil rules export --loki-ruler [-o FILE]"
 	if len(args) == 0 {
 		fmt.Fprintln(env.Stderr, usage)
-		return fmt.Errorf("%w: rules needs a subcommand: list, validate or test", ErrUsage)
+		return fmt.Errorf("%w: rules needs a subcommand: list, validate, test or export", ErrUsage)
 	}
 	switch args[0] {
 	case "list", "ls":

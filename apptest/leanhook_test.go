@@ -16,7 +16,7 @@ import (
 func TestLeanHookMatchesFullBinary(t *testing.T) {
 	fixtures, _ := filepath.Glob(filepath.Join(sharedDir(t), "fixtures", "hooks", "*.json"))
 	fixtures = append(fixtures, filepath.Join(sharedDir(t), "fixtures", "hooks", "bad", "truncated.json"))
-	run := func(bin string, payload []byte, env []string) ([]byte, string) {
+	run := func(bin string, payload []byte, env []string) []byte {
 		t.Helper()
 		cmd := exec.Command(bin, "hook")
 		cmd.Env = env
@@ -25,7 +25,7 @@ func TestLeanHookMatchesFullBinary(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", bin, err)
 		}
-		return out, ""
+		return out
 	}
 	for _, mode := range []string{"monitor", "enforce"} {
 		full := newInstance(t, "VIGIL_ENFORCEMENT="+mode)
@@ -35,8 +35,8 @@ func TestLeanHookMatchesFullBinary(t *testing.T) {
 			if f != "curl" {
 				payload, _ = os.ReadFile(f)
 			}
-			o1, _ := run(binPath, payload, full.env)
-			o2, _ := run(hookBinPath, payload, lean.env)
+			o1 := run(binPath, payload, full.env)
+			o2 := run(hookBinPath, payload, lean.env)
 			if !bytes.Equal(o1, o2) {
 				t.Errorf("%s %s: stdout differs: %q vs %q", mode, filepath.Base(f), o1, o2)
 			}

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,7 +178,7 @@ func (p *Pipeline) drain(ctx context.Context) (int, error) {
 }
 
 func (p *Pipeline) removeSegment(ctx context.Context, name string) {
-	if err := removeFile(p.o.SpoolDir, name); err != nil {
+	if err := os.Remove(filepath.Join(p.o.SpoolDir, name)); err != nil {
 		p.o.Log.Warn("remove ingested spool segment", "segment", name, "err", err.Error())
 		return
 	}
@@ -284,9 +286,6 @@ func (p *Pipeline) commit(ctx context.Context, recs []store.Record, source strin
 	}
 	return nil
 }
-
-// ErrBadBatch marks a remote batch that failed validation.
-var ErrBadBatch = errors.New("bad event batch")
 
 // Ingest stores a remote batch (already decoded and validated). It returns
 // how many were new. It returns only after the batch is committed, so an

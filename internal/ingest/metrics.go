@@ -1,9 +1,6 @@
 package ingest
 
 import (
-	"os"
-	"path/filepath"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -46,8 +43,4 @@ func newMetrics(reg prometheus.Registerer) metrics {
 		reg.MustRegister(m.ingested, m.duplicates, m.hookErrors, m.errors, m.lag, m.backlog, m.batchSeconds)
 	}
 	return m
-}
-
-func removeFile(dir, name string) error {
-	return os.Remove(filepath.Join(dir, name))
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/alert"
+	"github.com/vigil-sec/vigil/internal/query"
 	"github.com/vigil-sec/vigil/internal/rules"
 	"github.com/vigil-sec/vigil/internal/store"
 )
@@ -66,7 +67,7 @@ func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request) {
 		f.Limit = min(n, maxAlertsListed)
 	}
 	if v := q.Get("since"); v != "" {
-		d, err := ParseSince(v)
+		d, err := query.ParseSince(v)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "%v", err)
 			return

@@ -292,6 +292,3 @@ func FilterFromQuery(v map[string][]string, now time.Time) (store.Filter, error)
 	}
 	return f, nil
 }
-
-// ParseSince parses a look-back such as 30m, 2h or 7d.
-func ParseSince(s string) (time.Duration, error) { return query.ParseSince(s) }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/query"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
@@ -57,7 +58,7 @@ func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request) {
 		f.Limit = n
 	}
 	if v := q.Get("since"); v != "" {
-		d, err := ParseSince(v)
+		d, err := query.ParseSince(v)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "%v", err)
 			return

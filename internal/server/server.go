@@ -106,9 +106,6 @@ func (s *Server) Handler() http.Handler {
 	return s.guard(s.mux)
 }
 
-// Hub returns the live stream hub, for publishers.
-func (s *Server) Hub() *Hub { return s.o.Hub }
-
 // IsLoopbackAddr reports whether a listen address binds loopback only.
 func IsLoopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)

@@ -53,13 +53,6 @@ func (h *Hub) Publish(m Message) {
 	}
 }
 
-// PublishEvents publishes stored events (the ingest consumer).
-func (h *Hub) PublishEvents(seqs []int64, evs []*event.Event, lines [][]byte) {
-	for i := range evs {
-		h.Publish(Message{Kind: "event", Seq: seqs[i], Event: evs[i], Data: lines[i]})
-	}
-}
-
 func (h *Hub) subscribe() *subscriber {
 	s := &subscriber{ch: make(chan Message, 4096)}
 	h.mu.Lock()
@@ -76,13 +69,6 @@ func (h *Hub) unsubscribe(s *subscriber) {
 		s.closed = true
 	}
 	h.mu.Unlock()
-}
-
-// Subscribers is the number of connected streams.
-func (h *Hub) Subscribers() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs)
 }
 
 // liveFilter is the subset of filters the stream applies in memory.

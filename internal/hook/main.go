@@ -101,31 +101,42 @@ func projectNamer(paths config.Paths, log *slog.Logger) func(string) (string, bo
 	}
 }
 
-// ruleHooks gives the hook its rule-based enrichment and decision. The
-// engine is compiled only when a PreToolUse event needs it.
+// ruleHooks gives the hook its rule-based enrichment and decision. Each
+// engine is compiled only when an event needs it: content scanning needs
+// the whole default set, a decision only the rules that block or ask
+// (rules.WithDecidersOnly), unless the whole set is already loaded.
 func ruleHooks(cfg config.Config, log *slog.Logger) (enrich func(*event.Event, []byte), decide Decider) {
-	load := sync.OnceValues(func() (*rules.Engine, error) {
-		e, err := rules.Load(cfg.Rules)
-		if err != nil {
-			log.Error("rules failed to load; no PreToolUse decisions", "err", err.Error())
-		}
-		return e, err
-	})
+	var whole *rules.Engine
+	loader := func(what string, opts ...rules.Option) func() (*rules.Engine, error) {
+		return sync.OnceValues(func() (*rules.Engine, error) {
+			e, err := rules.Load(cfg.Rules, opts...)
+			if err != nil {
+				log.Error("rules failed to load; "+what, "err", err.Error())
+			}
+			return e, err
+		})
+	}
+	loadWhole := loader("written content not scanned")
+	loadDeciders := loader("no PreToolUse decisions", rules.WithDecidersOnly())
 	enrich = func(ev *event.Event, raw []byte) {
 		text, old, ok := writtenContent(raw, ev.ToolName)
 		if !ok {
 			return
 		}
-		e, err := load()
+		e, err := loadWhole()
 		if err != nil {
 			return
 		}
+		whole = e
 		ev.Action.ContentFacts = rules.ToEventFacts(e.ScanContent(ev, text, old))
 	}
 	decide = func(ev *event.Event) (*event.Decision, error) {
-		e, err := load()
-		if err != nil {
-			return nil, err
+		e := whole
+		if e == nil {
+			var err error
+			if e, err = loadDeciders(); err != nil {
+				return nil, err
+			}
 		}
 		action, m := e.DecideInput(rules.Input{Event: ev, Content: rules.FromEventFacts(ev.Action.ContentFacts)})
 		return decision(action, m), nil

@@ -1,10 +1,11 @@
 package rules
 
 import (
-	"bytes"
+	_ "embed" // the generated rule sets, as strings
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,24 +19,34 @@ import (
 
 const lineKey = "@line"
 
-// loadCompiledDefaults decodes the JSON form of the default set, with
-// conditions compiled on first use.
-func loadCompiledDefaults() ([]*Rule, LoadErrors) {
-	b, err := defaultFS.ReadFile("defaults/default.json")
-	if err != nil {
-		return nil, LoadErrors{{File: "builtin:default.json", Msg: err.Error()}}
+// The generated JSON files: the whole default set, and the subset whose
+// rules can block or ask (every list and macro, only the deciding rules)
+// that the hook loads in enforce mode.
+const (
+	defaultJSON  = "default.json"
+	decidersJSON = "deciders.json"
+)
+
+// loadCompiledDefaults decodes the JSON form of the default set (name is
+// defaultJSON or decidersJSON), with conditions compiled on first use.
+func loadCompiledDefaults(name string) ([]*Rule, LoadErrors) {
+	text := defaultJSONText
+	if name == decidersJSON {
+		text = decidersJSONText
 	}
-	p := &jsonNodes{b: b, raw: map[*yaml.Node][]byte{}}
+	p := &jsonNodes{b: text, raw: map[*yaml.Node]string{}}
 	root, err := p.value(0)
 	if err != nil {
-		return nil, LoadErrors{{File: "builtin:default.json", Msg: err.Error()}}
+		return nil, LoadErrors{{File: "builtin:" + name, Msg: err.Error()}}
 	}
 	rs, _, errs := parseRoot("builtin:default.yaml", root, false, true, func(n *yaml.Node) *yaml.Node {
 		raw, ok := p.raw[n]
 		if !ok {
 			return n
 		}
+		// Its own parser: rules may compile concurrently.
 		q := &jsonNodes{b: raw}
+		q.slab = make([]yaml.Node, 0, nodesIn(raw))
 		full, err := q.value(-1 << 20)
 		if err != nil {
 			return n
@@ -45,15 +56,41 @@ func loadCompiledDefaults() ([]*Rule, LoadErrors) {
 	return rs, errs
 }
 
+// The generated files are embedded as strings: every scalar the parser
+// returns is a substring of them, not a copy.
+var (
+	//go:embed defaults/default.json
+	defaultJSONText string
+	//go:embed defaults/deciders.json
+	decidersJSONText string
+)
+
 // jsonNodes parses the generated JSON (strings, null, arrays, objects)
 // straight into yaml.Nodes, without the maps and interfaces of
 // encoding/json: this is the hook's start-up path.
 type jsonNodes struct {
-	b []byte
+	b string
 	i int
-	// raw holds the bytes of rule conditions left unparsed until the rule
+	// raw holds the text of rule conditions left unparsed until the rule
 	// is first used (see deferredKeys).
-	raw map[*yaml.Node][]byte
+	raw map[*yaml.Node]string
+	// slab hands out nodes from a few large allocations instead of one
+	// each (a rule set is a few thousand nodes).
+	slab []yaml.Node
+}
+
+// nodesIn bounds the number of nodes parsing s makes: one per string,
+// array and object at most.
+func nodesIn(s string) int {
+	return strings.Count(s, `"`)/2 + strings.Count(s, "[") + strings.Count(s, "{")
+}
+
+func (p *jsonNodes) node(kind yaml.Kind, tag, value string) *yaml.Node {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]yaml.Node, 0, 256)
+	}
+	p.slab = append(p.slab, yaml.Node{Kind: kind, Tag: tag, Value: value})
+	return &p.slab[len(p.slab)-1]
 }
 
 // deferredKeys are the parts of a rule (an object at depth 2) parsed only
@@ -114,10 +151,10 @@ func (p *jsonNodes) str() (string, error) {
 		case '"':
 			p.i = j + 1
 			if !esc {
-				return string(p.b[start:j]), nil
+				return p.b[start:j], nil
 			}
 			var s string
-			if err := json.Unmarshal(p.b[start-1:j+1], &s); err != nil {
+			if err := json.Unmarshal([]byte(p.b[start-1:j+1]), &s); err != nil {
 				return "", err
 			}
 			return s, nil
@@ -137,16 +174,16 @@ func (p *jsonNodes) value(depth int) (*yaml.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}, nil
+		return p.node(yaml.ScalarNode, "!!str", s), nil
 	case 'n':
-		if !bytes.HasPrefix(p.b[p.i:], []byte("null")) {
+		if !strings.HasPrefix(p.b[p.i:], "null") {
 			return nil, p.errorf("bad literal")
 		}
 		p.i += 4
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}, nil
+		return p.node(yaml.ScalarNode, "!!null", ""), nil
 	case '[':
 		p.i++
-		n := &yaml.Node{Kind: yaml.SequenceNode}
+		n := p.node(yaml.SequenceNode, "", "")
 		for {
 			p.skip()
 			if p.i < len(p.b) && p.b[p.i] == ']' {
@@ -165,7 +202,7 @@ func (p *jsonNodes) value(depth int) (*yaml.Node, error) {
 		}
 	case '{':
 		p.i++
-		n := &yaml.Node{Kind: yaml.MappingNode}
+		n := p.node(yaml.MappingNode, "", "")
 		for {
 			p.skip()
 			if p.i < len(p.b) && p.b[p.i] == '}' {
@@ -190,21 +227,29 @@ func (p *jsonNodes) value(depth int) (*yaml.Node, error) {
 			}
 			p.i++
 			var v *yaml.Node
-			if depth == 2 && p.raw != nil && deferredKeys[k] {
+			switch {
+			case k == lineKey:
+				p.skip()
+				line, err := p.str()
+				if err != nil {
+					return nil, err
+				}
+				n.Line, _ = strconv.Atoi(line)
+			case depth == 2 && p.raw != nil && deferredKeys[k]:
 				p.skip()
 				start := p.i
 				if err := p.skipValue(); err != nil {
 					return nil, err
 				}
-				v = &yaml.Node{Kind: yaml.MappingNode}
+				v = p.node(yaml.MappingNode, "", "")
 				p.raw[v] = p.b[start:p.i]
-			} else if v, err = p.value(depth + 1); err != nil {
-				return nil, err
+			default:
+				if v, err = p.value(depth + 1); err != nil {
+					return nil, err
+				}
 			}
-			if k == lineKey {
-				n.Line, _ = strconv.Atoi(v.Value)
-			} else {
-				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}, v)
+			if v != nil {
+				n.Content = append(n.Content, p.node(yaml.ScalarNode, "!!str", k), v)
 			}
 			p.skip()
 			if p.i < len(p.b) && p.b[p.i] == ',' {

@@ -18,7 +18,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/shell"
 )
 
-//go:embed defaults/*.yaml defaults/default.json defaults/tests/*.yaml
+//go:embed defaults/*.yaml defaults/tests/*.yaml
 var defaultFS embed.FS
 
 // maxThreshold caps a threshold count, which bounds per-session memory.
@@ -39,6 +39,9 @@ type Engine struct {
 	// when a derived rule blocks or asks, so Decide needs every rule.
 	deciders  []*Rule
 	decideAll bool
+	// decideOnly is set for an engine loaded WithDecidersOnly: it holds
+	// only the default rules that can block or ask.
+	decideOnly bool
 
 	mu       sync.Mutex
 	sessions *sessionLRU
@@ -49,6 +52,7 @@ type Option func(*options)
 
 type options struct {
 	noDefaults  bool
+	decideOnly  bool
 	sources     []Source
 	maxSessions int
 	sessionTTL  time.Duration
@@ -67,6 +71,15 @@ func WithSources(s ...Source) Option { return func(o *options) { o.sources = app
 // WithoutDefaults leaves the embedded default set out even when
 // cfg.Defaults is true.
 func WithoutDefaults() Option { return func(o *options) { o.noDefaults = true } }
+
+// WithDecidersOnly loads, of the default set, only the rules that can
+// block or ask (defaults/deciders.json, generated with default.json): the
+// hook's start-up path in enforce mode, where nothing else can change the
+// answer. The engine it gives serves Decide only; Evaluate and
+// ScanContent panic on it, since they would miss the other rules. When a
+// loaded rule file makes a derived rule decide (which needs every rule's
+// hits), Load falls back to the whole default set.
+func WithDecidersOnly() Option { return func(o *options) { o.decideOnly = true } }
 
 // WithSessionLimits bounds the per-session state: at most n sessions, each
 // forgotten after ttl without events.
@@ -117,7 +130,11 @@ func Load(cfg config.Rules, opts ...Option) (*Engine, error) {
 		}
 	}
 	if cfg.Defaults && !o.noDefaults {
-		rs, es := loadCompiledDefaults()
+		name := defaultJSON
+		if o.decideOnly {
+			name = decidersJSON
+		}
+		rs, es := loadCompiledDefaults(name)
 		errs = append(errs, es...)
 		all = append(all, rs...)
 	}
@@ -172,6 +189,13 @@ func Load(cfg config.Rules, opts ...Option) (*Engine, error) {
 			e.sequences = append(e.sequences, r)
 		}
 	}
+	if o.decideOnly && cfg.Defaults && !o.noDefaults {
+		if e.decideAll {
+			// A derived rule decides on other rules' hits: it needs them all.
+			return Load(cfg, append(opts, func(o *options) { o.decideOnly = false })...)
+		}
+		e.decideOnly = true
+	}
 	return e, nil
 }
 
@@ -213,6 +237,7 @@ func (e *Engine) Evaluate(ev *event.Event) []Match {
 
 // EvaluateInput is Evaluate with precomputed facts.
 func (e *Engine) EvaluateInput(in Input) []Match {
+	e.mustBeWhole("Evaluate")
 	ev := in.Event
 	if ev == nil {
 		return nil
@@ -270,6 +295,14 @@ func (e *Engine) DecideInput(in Input) (string, *Match) {
 	}
 	ms := e.matches(f, []hit{*best})
 	return best.rule.Action, &ms[0]
+}
+
+// mustBeWhole stops a caller from getting silently partial answers out of
+// an engine loaded WithDecidersOnly: a programming error.
+func (e *Engine) mustBeWhole(op string) {
+	if e.decideOnly {
+		panic("rules: " + op + " on an engine loaded WithDecidersOnly")
+	}
 }
 
 func better(a, b hit) bool {
@@ -610,6 +643,7 @@ func (e *Engine) repeatOfPre(ev *event.Event) bool {
 // their commands evaluated by the plain rules; Claude Code settings are
 // checked for removed hooks. It returns nil when there is nothing to say.
 func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
+	e.mustBeWhole("ScanContent")
 	if ev == nil {
 		return nil
 	}

@@ -101,24 +101,39 @@ func isSeed(root *yaml.Node) bool {
 // pairs iterates a mapping, reporting unknown keys. known maps key to a
 // handler.
 func (l *loader) pairs(n *yaml.Node, field string, known map[string]func(v *yaml.Node)) {
+	l.each(n, field, func(k string, v *yaml.Node) bool {
+		h, ok := known[k]
+		if ok {
+			h(v)
+		}
+		return ok
+	})
+}
+
+// each calls handle for every key of mapping n, reporting duplicate keys
+// and the keys handle does not know (it returns false). It is pairs
+// without building a map of handlers: the hot paths of compiling rules.
+func (l *loader) each(n *yaml.Node, field string, handle func(k string, v *yaml.Node) bool) {
 	if n.Kind != yaml.MappingNode {
 		l.errAt(n, field, n.Value, "must be a mapping")
 		return
 	}
-	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if seen[k.Value] {
+		dup := false
+		for j := 0; j < i; j += 2 {
+			if n.Content[j].Value == k.Value {
+				dup = true
+				break
+			}
+		}
+		if dup {
 			l.errAt(k, join(field, k.Value), "", "duplicate key")
 			continue
 		}
-		seen[k.Value] = true
-		h, ok := known[k.Value]
-		if !ok {
+		if !handle(k.Value, v) {
 			l.errAt(k, join(field, k.Value), k.Value, "unknown field")
-			continue
 		}
-		h(v)
 	}
 }
 
@@ -259,7 +274,7 @@ func (l *loader) native(root *yaml.Node) []*Rule {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
 		case "lists":
-			l.pairs(v, "lists", nil)
+			l.each(v, "lists", func(string, *yaml.Node) bool { return true })
 			if v.Kind == yaml.MappingNode {
 				for j := 0; j+1 < len(v.Content); j += 2 {
 					name := v.Content[j].Value
@@ -282,15 +297,6 @@ func (l *loader) native(root *yaml.Node) []*Rule {
 			l.errAt(k, k.Value, k.Value, "unknown field (want lists, macros, rules)")
 		}
 	}
-	// The lists mapping above reported every key as unknown; drop those.
-	var kept LoadErrors
-	for _, e := range l.errs {
-		if strings.HasPrefix(e.Field, "lists.") && e.Msg == "unknown field" {
-			continue
-		}
-		kept = append(kept, e)
-	}
-	l.errs = kept
 	if !l.lazy {
 		for name, n := range l.mnodes {
 			l.buildMacro(name, n)
@@ -610,6 +616,10 @@ func (l *loader) derivedSpec(v *yaml.Node, field string) *derivedSpec {
 	return d
 }
 
+// scalarFields maps a condition key to the event field it matches.
+var scalarFields = map[string]string{"tool": "tool_name", "event_type": "event_type", "hook_event": "hook_event",
+	"permission_mode": "permission_mode", "agent_type": "agent_type"}
+
 // cond compiles a condition mapping; its keys are ANDed.
 func (l *loader) cond(n *yaml.Node, field string) cond {
 	if n.Kind != yaml.MappingNode {
@@ -636,21 +646,17 @@ func (l *loader) cond(n *yaml.Node, field string) cond {
 		}
 		return cs
 	}
-	scalarField := func(name string) func(v *yaml.Node) {
-		return func(v *yaml.Node) {
-			g, _ := lookupField(name)
-			add(&fieldCond{name: name, get: g, m: l.matcher(v, join(field, name), false)})
-		}
-	}
-	l.pairs(n, field, map[string]func(v *yaml.Node){
-		"all": func(v *yaml.Node) { add(allCond(list(v, field+".all"))) },
-		"any": func(v *yaml.Node) { add(anyCond(list(v, field+".any"))) },
-		"not": func(v *yaml.Node) {
+	l.each(n, field, func(k string, v *yaml.Node) bool {
+		switch k {
+		case "all":
+			add(allCond(list(v, field+".all")))
+		case "any":
+			add(anyCond(list(v, field+".any")))
+		case "not":
 			if c := l.cond(v, field+".not"); c != nil {
 				add(notCond{c})
 			}
-		},
-		"macro": func(v *yaml.Node) {
+		case "macro":
 			for _, name := range l.strs(v, field+".macro") {
 				m, ok := l.macros[name]
 				if !ok {
@@ -664,47 +670,46 @@ func (l *loader) cond(n *yaml.Node, field string) cond {
 				l.buildMacro(name, l.mnodes[name])
 				add(m)
 			}
-		},
-		"tool":            scalarField("tool_name"),
-		"event_type":      scalarField("event_type"),
-		"hook_event":      scalarField("hook_event"),
-		"permission_mode": scalarField("permission_mode"),
-		"agent_type":      scalarField("agent_type"),
-		"field": func(v *yaml.Node) {
+		case "tool", "event_type", "hook_event", "permission_mode", "agent_type":
+			name := scalarFields[k]
+			g, _ := lookupField(name)
+			add(&fieldCond{name: name, get: g, m: l.matcher(v, join(field, name), false)})
+		case "field":
 			if v.Kind != yaml.MappingNode {
 				l.errAt(v, field+".field", "", "must map field names to matchers")
-				return
+				return true
 			}
 			for i := 0; i+1 < len(v.Content); i += 2 {
 				add(l.fieldCond(v.Content[i], v.Content[i+1], field+".field"))
 			}
-		},
-		"command":  func(v *yaml.Node) { add(l.cmdCond(v, field+".command")) },
-		"pipe":     func(v *yaml.Node) { add(l.pipeCond(v, field+".pipe")) },
-		"path":     func(v *yaml.Node) { add(l.pathCond(v, field+".path")) },
-		"redirect": func(v *yaml.Node) { add(l.redirCond(v, field+".redirect")) },
-		"code": func(v *yaml.Node) {
-			if re := l.regex(v, field+".code"); re != nil {
-				add(&textCond{re: re})
+		case "command":
+			add(l.cmdCond(v, field+".command"))
+		case "pipe":
+			add(l.pipeCond(v, field+".pipe"))
+		case "path":
+			add(l.pathCond(v, field+".path"))
+		case "redirect":
+			add(l.redirCond(v, field+".redirect"))
+		case "code", "decoded":
+			if re := l.regex(v, field+"."+k); re != nil {
+				add(&textCond{decoded: k == "decoded", re: re})
 			}
-		},
-		"decoded": func(v *yaml.Node) {
-			if re := l.regex(v, field+".decoded"); re != nil {
-				add(&textCond{decoded: true, re: re})
-			}
-		},
-		"matched": func(v *yaml.Node) { add(l.matchedCond(v, field+".matched")) },
-		"assign": func(v *yaml.Node) {
+		case "matched":
+			add(l.matchedCond(v, field+".matched"))
+		case "assign":
 			if re := l.regex(v, field+".assign"); re != nil {
 				add(&assignCond{re: re})
 			}
-		},
-		"downloads_and_runs": func(v *yaml.Node) {
+		case "downloads_and_runs":
 			if l.boolean(v, field+".downloads_and_runs") {
 				add(fetchRunCond{})
 			}
-		},
-		"content": func(v *yaml.Node) { add(l.contentCond(v, field+".content")) },
+		case "content":
+			add(l.contentCond(v, field+".content"))
+		default:
+			return false
+		}
+		return true
 	})
 	switch len(parts) {
 	case 0:
@@ -761,40 +766,66 @@ func (l *loader) cmdSpec(v *yaml.Node, field string) *cmdCond {
 		cc.name = l.matcher(v, field, true)
 		return cc
 	}
-	b := func(v *yaml.Node, f string) *bool { x := l.boolean(v, f); return &x }
-	l.pairs(v, field, map[string]func(v *yaml.Node){
-		"name":       func(v *yaml.Node) { cc.name = l.matcher(v, field+".name", true) },
-		"name_not":   func(v *yaml.Node) { cc.nameNot = l.matcher(v, field+".name_not", true) },
-		"subcommand": func(v *yaml.Node) { cc.sub = l.matcher(v, field+".subcommand", false) },
-		"args_any":   func(v *yaml.Node) { cc.argsAny = l.matcher(v, field+".args_any", false) },
-		"args_none":  func(v *yaml.Node) { cc.argsNone = l.matcher(v, field+".args_none", false) },
-		"args_all": func(v *yaml.Node) {
-			for _, s := range l.strs(v, field+".args_all") {
+	l.each(v, field, func(k string, v *yaml.Node) bool {
+		f := field + "." + k
+		b := func() *bool { x := l.boolean(v, f); return &x }
+		switch k {
+		case "name":
+			cc.name = l.matcher(v, f, true)
+		case "name_not":
+			cc.nameNot = l.matcher(v, f, true)
+		case "subcommand":
+			cc.sub = l.matcher(v, f, false)
+		case "args_any":
+			cc.argsAny = l.matcher(v, f, false)
+		case "args_none":
+			cc.argsNone = l.matcher(v, f, false)
+		case "args_all":
+			for _, s := range l.strs(v, f) {
 				cc.argsAll = append(cc.argsAll, newStrMatcher([]string{s}, false))
 			}
-		},
-		"flags": func(v *yaml.Node) {
-			for _, s := range l.strs(v, field+".flags") {
+		case "flags":
+			for _, s := range l.strs(v, f) {
 				cc.flags = append(cc.flags, strings.Split(s, "|"))
 			}
-		},
-		"arg_path":                 func(v *yaml.Node) { cc.argPath = l.matcher(v, field+".arg_path", false) },
-		"arg_path_outside_project": func(v *yaml.Node) { cc.argPathOutside = l.boolean(v, field+".arg_path_outside_project") },
-		"arg_regex":                func(v *yaml.Node) { cc.argRe = l.regex(v, field+".arg_regex") },
-		"args_regex":               func(v *yaml.Node) { cc.argsRe = l.regex(v, field+".args_regex") },
-		"wrapper":                  func(v *yaml.Node) { cc.wrapper = l.matcher(v, field+".wrapper", false) },
-		"dynamic":                  func(v *yaml.Node) { cc.dynamic = b(v, field+".dynamic") },
-		"decoded":                  func(v *yaml.Node) { cc.decoded = b(v, field+".decoded") },
-		"env_prefix":               func(v *yaml.Node) { cc.env = b(v, field+".env_prefix") },
-		"external_host":            func(v *yaml.Node) { cc.externalHost = b(v, field+".external_host") },
-		"local_host_only":          func(v *yaml.Node) { cc.localOnly = b(v, field+".local_host_only") },
-		"redirect":                 func(v *yaml.Node) { cc.redirect = l.redirCond(v, field+".redirect") },
-		"min_depth":                func(v *yaml.Node) { cc.minDepth = l.integer(v, field+".min_depth", 0) },
-		"max_depth":                func(v *yaml.Node) { cc.maxDepth = l.integer(v, field+".max_depth", 0) },
-		"arg_path_wide":            func(v *yaml.Node) { cc.argPathWide = l.boolean(v, field+".arg_path_wide") },
-		"arg_path_covers_project":  func(v *yaml.Node) { cc.argPathCovers = l.boolean(v, field+".arg_path_covers_project") },
-		"arg_path_above_project":   func(v *yaml.Node) { cc.argPathAbove = l.boolean(v, field+".arg_path_above_project") },
-		"stdin_piped":              func(v *yaml.Node) { cc.stdinPiped = b(v, field+".stdin_piped") },
+		case "arg_path":
+			cc.argPath = l.matcher(v, f, false)
+		case "arg_path_outside_project":
+			cc.argPathOutside = l.boolean(v, f)
+		case "arg_regex":
+			cc.argRe = l.regex(v, f)
+		case "args_regex":
+			cc.argsRe = l.regex(v, f)
+		case "wrapper":
+			cc.wrapper = l.matcher(v, f, false)
+		case "dynamic":
+			cc.dynamic = b()
+		case "decoded":
+			cc.decoded = b()
+		case "env_prefix":
+			cc.env = b()
+		case "external_host":
+			cc.externalHost = b()
+		case "local_host_only":
+			cc.localOnly = b()
+		case "redirect":
+			cc.redirect = l.redirCond(v, f)
+		case "min_depth":
+			cc.minDepth = l.integer(v, f, 0)
+		case "max_depth":
+			cc.maxDepth = l.integer(v, f, 0)
+		case "arg_path_wide":
+			cc.argPathWide = l.boolean(v, f)
+		case "arg_path_covers_project":
+			cc.argPathCovers = l.boolean(v, f)
+		case "arg_path_above_project":
+			cc.argPathAbove = l.boolean(v, f)
+		case "stdin_piped":
+			cc.stdinPiped = b()
+		default:
+			return false
+		}
+		return true
 	})
 	return cc
 }

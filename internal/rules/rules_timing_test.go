@@ -178,13 +178,14 @@ func TestPathologicalBounded(t *testing.T) {
 }
 
 // BenchmarkHookPath is what one hook process pays for rules on a
-// PreToolUse Bash event: load the default set, then Decide.
+// PreToolUse Bash event in enforce mode: load the deciding rules of the
+// default set, then Decide.
 func BenchmarkHookPath(b *testing.B) {
 	ev := bashEvent("npm test -- --coverage && git status")
 	b.ReportAllocs()
 	cpu := processCPU()
 	for b.Loop() {
-		eng, err := Load(config.Rules{Defaults: true})
+		eng, err := Load(config.Rules{Defaults: true}, WithDecidersOnly())
 		if err != nil {
 			b.Fatal(err)
 		}

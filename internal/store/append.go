@@ -77,6 +77,9 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 				}
 			}
 		}
+		if err := a.ui.write(ctx, tx); err != nil {
+			return err
+		}
 		if err := insertFTS(ctx, tx, a.ftsRows, a.text.Bytes()); err != nil {
 			return err
 		}
@@ -137,6 +140,8 @@ type appender struct {
 	text    bytes.Buffer
 	ftsRows []ftsRow
 	newSide [][]byte
+	// ui holds the batch's additions to the UI summaries (summary.go).
+	ui summaries
 }
 
 // rowArgs appends the parameters of one event row, chained on prev.
@@ -162,6 +167,7 @@ func (a *appender) accepted(r *Record, seq int64, hash []byte) {
 	if r.Event.EventType == event.TypeHookError {
 		a.hookErrors++
 	}
+	a.ui.add(r.Event, seq)
 	a.headSeq, a.headHash = seq, hash
 	r.Seq = seq
 	a.inserted++

@@ -9,9 +9,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/rules"
 )
 
-// Rollups for the overview page, maintained by triggers on events (same
-// transaction as the insert or retention delete), so the charts read a few
-// hundred small rows instead of aggregating millions of events.
+// Rollups for the overview page, kept in the transaction that writes the
+// events (Append adds each batch's share since migration 0400, see
+// summary.go; the delete trigger follows retention), so the charts read a
+// few hundred small rows instead of aggregating millions of events.
 //
 //	ui_activity: one row per 5-minute bucket: events, flagged, blocked.
 //	ui_rollup:   one row per (hour, project, tool_name, event_type): events.

@@ -29,6 +29,7 @@ func migrations() []migration {
 		{"0310_ui_alert_counts", schemaUIAlertCounts}, // overview.go
 		{"0320_ui_alert_rollup", schemaUIAlertRollup}, // overview.go
 		{"0330_ui_alert_counts", schemaUIAlertCounts}, // overview.go: again, idempotent
+		{"0400_ui_batched", schemaUIBatched},          // summary.go: Append maintains the summaries
 	}
 }
 

@@ -10,11 +10,13 @@ import (
 	"time"
 )
 
-// ui_sessions is a per-session summary maintained by triggers on events, so
-// the web UI's session list is an index walk over sessions instead of a
-// GROUP BY over every event. The triggers run inside the same transaction
-// as the insert (or the retention delete), so the summary can never drift
-// from the events it describes, whichever code path writes them.
+// ui_sessions is a per-session summary of the events, so the web UI's
+// session list is an index walk over sessions instead of a GROUP BY over
+// every event. It was first kept by triggers on insert and delete; since
+// migration 0400 Append adds each batch's share itself (summary.go) and
+// the delete trigger below still follows retention. Both run in the
+// transaction that writes the events, so the summary never drifts from
+// the events it describes.
 //
 // "blocked" counts PreToolUse decisions other than allow: deny, ask and the
 // monitor-mode would_deny / would_ask.

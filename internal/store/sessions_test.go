@@ -196,8 +196,8 @@ func TestSessionsBackfill(t *testing.T) {
 	wantO, _ := s.Overview(ctx, base, base.Add(2*time.Hour), time.Hour)
 	for _, q := range []string{
 		`DROP TABLE ui_sessions`, `DROP TABLE ui_activity`, `DROP TABLE ui_rollup`,
-		`DROP TRIGGER ui_sessions_ins`, `DROP TRIGGER ui_sessions_del`, `DROP TRIGGER ui_rollup_ins`, `DROP TRIGGER ui_rollup_del`,
-		`DELETE FROM schema_migrations WHERE name LIKE '02%_ui_%'`,
+		`DROP TRIGGER ui_sessions_del`, `DROP TRIGGER ui_rollup_del`,
+		`DELETE FROM schema_migrations WHERE name LIKE '02%_ui_%' OR name = '0400_ui_batched'`,
 	} {
 		if _, err := s.wdb.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)

@@ -68,7 +68,6 @@ func BenchmarkSpoolIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	st.HackExec()
 	p := New(Options{Store: st, SpoolDir: spoolDir})
 	ctx := context.Background()
 	b.SetBytes(int64(buf.Len() / b.N))

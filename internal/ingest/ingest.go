@@ -60,11 +60,12 @@ type Options struct {
 
 // Pipeline is the single writer of events into the store.
 type Pipeline struct {
-	o       Options
-	mu      sync.Mutex // serialises Append + consumers so consumers see store order
-	reader  spool.Reader
-	metrics metrics
-	ready   chan struct{}
+	o         Options
+	mu        sync.Mutex // serialises Append + consumers so consumers see store order
+	reader    spool.Reader
+	metrics   metrics
+	ready     chan struct{}
+	readyOnce sync.Once
 
 	statMu      sync.Mutex
 	lastEvent   time.Time
@@ -97,29 +98,105 @@ func New(o Options) *Pipeline {
 	return p
 }
 
-// Ready is closed once the tailer has completed its first pass.
+// Ready is closed once the tailer has completed its first pass: it has
+// committed a batch, found nothing to read, or failed once.
 func (p *Pipeline) Ready() <-chan struct{} { return p.ready }
+
+func (p *Pipeline) markReady() { p.readyOnce.Do(func() { close(p.ready) }) }
 
 // cpPrefix names spool offsets among the store's checkpoints.
 const cpPrefix = "spool:"
 
-// Run tails the spool until ctx ends.
+// batch is a prepared spool batch and the offset its commit records.
+type batch struct {
+	b  *store.Batch
+	cp store.Checkpoint
+}
+
+// Run tails the spool until ctx ends. After an error it starts again from
+// the offsets committed in the store, so nothing is lost or doubled.
 func (p *Pipeline) Run(ctx context.Context) error {
+	for {
+		err := p.tail(ctx)
+		p.markReady()
+		if ctx.Err() != nil {
+			return nil
+		}
+		p.o.Log.Error("spool ingest failed; retrying", "err", err.Error())
+		p.metrics.errors.Inc()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(p.o.Poll):
+		}
+	}
+}
+
+// tail runs a reader goroutine, which reads, decodes and prepares (Store.
+// Prepare: compression, search text) the next batch while this goroutine
+// commits the previous one: only one connection can write, so on two
+// cores the commit overlaps everything else. Batches are committed in the
+// order they were read, each with its segment offset, so the committed
+// offsets always cover exactly the committed events. tail returns the
+// first error once the reader has stopped.
+func (p *Pipeline) tail(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan batch, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- p.read(ctx, batches)
+	}()
+	var err error
+	for b := range batches {
+		if err != nil {
+			continue // drain what the reader sent before it saw the cancel
+		}
+		start := time.Now()
+		if err = p.commit(ctx, b.b, "spool", b.cp); err != nil {
+			cancel()
+			continue
+		}
+		p.metrics.batchSeconds.Observe(time.Since(start).Seconds())
+		p.markReady()
+	}
+	if rerr := <-readErr; err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// read sends batches until ctx ends or an error, polling when the spool
+// has nothing new. Its offsets run ahead of the committed ones by the
+// batches in flight.
+func (p *Pipeline) read(ctx context.Context, out chan<- batch) error {
+	cps, err := p.o.Store.Checkpoints(ctx, cpPrefix)
+	if err != nil {
+		return err
+	}
+	offsets := make(map[string]int64, len(cps))
+	for k, c := range cps {
+		offsets[strings.TrimPrefix(k, cpPrefix)] = c.Value
+	}
 	t := time.NewTicker(p.o.Poll)
 	defer t.Stop()
-	first := true
 	for {
-		n, err := p.drain(ctx)
-		if err != nil && ctx.Err() == nil {
-			p.o.Log.Error("spool ingest failed; retrying", "err", err.Error())
-			p.metrics.errors.Inc()
+		b, err := p.next(offsets)
+		if err != nil {
+			return err
 		}
-		if first {
-			close(p.ready)
-			first = false
+		if b != nil {
+			select {
+			case out <- *b:
+				continue // more may be waiting: do not sleep while behind
+			case <-ctx.Done():
+				return nil
+			}
 		}
-		if n > 0 {
-			continue // more may be waiting: do not sleep while behind
+		p.markReady()
+		if err := p.removeConsumed(ctx, offsets); err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -129,35 +206,23 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 }
 
-// drain ingests one batch from the spool and returns how many lines it
-// consumed.
-func (p *Pipeline) drain(ctx context.Context) (int, error) {
+// next reads and prepares one batch from the oldest segment with unread
+// lines and advances offsets past it; nil when there is nothing to read.
+func (p *Pipeline) next(offsets map[string]int64) (*batch, error) {
 	segs, err := spool.List(p.o.SpoolDir)
 	if err != nil {
-		return 0, err
-	}
-	cps, err := p.o.Store.Checkpoints(ctx, cpPrefix)
-	if err != nil {
-		return 0, err
-	}
-	offsets := make(map[string]int64, len(cps))
-	for k, c := range cps {
-		offsets[strings.TrimPrefix(k, cpPrefix)] = c.Value
+		return nil, err
 	}
 	b, n := spool.Backlog(segs, offsets)
 	p.setBacklog(b, n)
-	now := p.o.Now()
 	for _, seg := range segs {
 		off := offsets[seg.Name]
 		if off >= seg.Size {
-			if spool.Removable(seg, off, now, p.o.KeepSegments) {
-				p.removeSegment(ctx, seg.Name)
-			}
 			continue
 		}
 		lines, err := p.reader.ReadSegment(seg.Name, off, p.o.BatchLines, p.o.BatchBytes)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if len(lines) == 0 {
 			continue // only a partial line so far
@@ -166,15 +231,37 @@ func (p *Pipeline) drain(ctx context.Context) (int, error) {
 		for _, l := range lines {
 			recs = append(recs, p.decodeLine(l))
 		}
-		end := lines[len(lines)-1].End
-		start := time.Now()
-		if err := p.commit(ctx, recs, "spool", store.Checkpoint{Name: cpPrefix + seg.Name, Value: end}); err != nil {
-			return 0, err
+		prepared, err := p.o.Store.Prepare(recs)
+		if err != nil {
+			return nil, err
 		}
-		p.metrics.batchSeconds.Observe(time.Since(start).Seconds())
-		return len(lines), nil
+		end := lines[len(lines)-1].End
+		offsets[seg.Name] = end
+		return &batch{b: prepared, cp: store.Checkpoint{Name: cpPrefix + seg.Name, Value: end}}, nil
 	}
-	return 0, nil
+	return nil, nil
+}
+
+// removeConsumed deletes the segments whose every line is committed (by
+// the offsets in the store, not the reader's) once they are old enough.
+func (p *Pipeline) removeConsumed(ctx context.Context, offsets map[string]int64) error {
+	segs, err := spool.List(p.o.SpoolDir)
+	if err != nil {
+		return err
+	}
+	cps, err := p.o.Store.Checkpoints(ctx, cpPrefix)
+	if err != nil {
+		return err
+	}
+	now := p.o.Now()
+	for _, seg := range segs {
+		done := cps[cpPrefix+seg.Name].Value
+		if done >= seg.Size && spool.Removable(seg, done, now, p.o.KeepSegments) {
+			p.removeSegment(ctx, seg.Name)
+			offsets[seg.Name] = 0
+		}
+	}
+	return nil
 }
 
 func (p *Pipeline) removeSegment(ctx context.Context, name string) {
@@ -246,14 +333,15 @@ func positionID(h [32]byte) string {
 	return string(s[:])
 }
 
-// commit appends a batch and runs consumers on the new events.
-func (p *Pipeline) commit(ctx context.Context, recs []store.Record, source string, cps ...store.Checkpoint) error {
+// commit appends a prepared batch and runs consumers on the new events.
+func (p *Pipeline) commit(ctx context.Context, b *store.Batch, source string, cps ...store.Checkpoint) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	inserted, err := p.o.Store.Append(ctx, recs, cps...)
+	inserted, err := p.o.Store.AppendBatch(ctx, b, cps...)
 	if err != nil {
 		return err
 	}
+	recs := b.Records()
 	p.metrics.ingested.WithLabelValues(source).Add(float64(inserted))
 	p.metrics.duplicates.WithLabelValues(source).Add(float64(len(recs) - inserted))
 	if inserted == 0 {
@@ -299,7 +387,11 @@ func (p *Pipeline) Ingest(ctx context.Context, evs []*event.Event) (inserted int
 		}
 		recs = append(recs, store.Record{Event: ev, JSON: b})
 	}
-	if err := p.commit(ctx, recs, "http"); err != nil {
+	prepared, err := p.o.Store.Prepare(recs)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.commit(ctx, prepared, "http"); err != nil {
 		return 0, err
 	}
 	for _, r := range recs {

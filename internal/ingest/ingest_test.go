@@ -35,16 +35,9 @@ func TestCorruptLinesBecomeHookErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []Stored
-		p := New(Options{Store: st, SpoolDir: spoolDir, Consumers: []Consumer{func(_ context.Context, s []Stored) { got = append(got, s...) }}})
-		for {
-			k, err := p.drain(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if k == 0 {
-				break
-			}
-		}
+		p := New(Options{Store: st, SpoolDir: spoolDir, Poll: time.Millisecond,
+			Consumers: []Consumer{func(_ context.Context, s []Stored) { got = append(got, s...) }}})
+		runUntilConsumed(t, p, st, spoolDir)
 		return st, got
 	}
 	st, got := ingestAll()
@@ -80,4 +73,39 @@ func TestCorruptLinesBecomeHookErrors(t *testing.T) {
 	if ev.ID == "" {
 		t.Fatal("stored JSON lost its id")
 	}
+}
+
+// runUntilConsumed runs p until the committed offsets cover every spool
+// segment, then stops it.
+func runUntilConsumed(tb testing.TB, p *Pipeline, st *store.Store, spoolDir string) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Error(err)
+		}
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		segs, err := spool.List(spoolDir)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cps, err := st.Checkpoints(ctx, cpPrefix)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		all := true
+		for _, seg := range segs {
+			all = all && cps[cpPrefix+seg.Name].Value >= seg.Size
+		}
+		if all {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	tb.Fatal("spool not consumed within a minute")
 }

@@ -35,23 +35,66 @@ type Checkpoint struct {
 // ErrInvalidRecord is returned (wrapped) for a record without an id or JSON.
 var ErrInvalidRecord = errors.New("invalid record")
 
-// Append stores recs and cps in one transaction and returns how many events
-// were new. An event whose id is already stored (or appears earlier in the
-// same batch) is skipped: not counted and not chained. Each inserted event
-// gets the next seq and hash = sha256(prev_hash || JSON). The checkpoints
-// are written whether or not any event was new, so a reader can record
-// that it has consumed a batch of duplicates. On error nothing is written.
-func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (int, error) {
+// Batch is a set of records made ready to store off the write lock: each
+// line compressed and its search text extracted. Prepare needs no database,
+// so an ingest pipeline can prepare one batch while the previous commits.
+type Batch struct {
+	recs   []Record
+	stored [][]byte // what goes into events.data, per record
+	// text holds the search text of every record; spans[i] is record i's
+	// text and its side values (sides[side0:side1]).
+	text  bytes.Buffer
+	spans []textSpan
+	sides [][]byte
+}
+
+type textSpan struct{ start, end, side0, side1 int }
+
+// Records returns the batch's records; after AppendBatch each has its Seq.
+func (b *Batch) Records() []Record { return b.recs }
+
+// Prepare validates, compresses and indexes recs for AppendBatch. It
+// keeps recs (AppendBatch sets their Seq) and is safe to call concurrently
+// with any other Store method.
+func (s *Store) Prepare(recs []Record) (*Batch, error) {
 	for i, r := range recs {
 		if r.Event == nil || r.Event.ID == "" || len(r.JSON) == 0 {
-			return 0, fmt.Errorf("append record %d: %w: needs an event with an id and its JSON", i, ErrInvalidRecord)
+			return nil, fmt.Errorf("append record %d: %w: needs an event with an id and its JSON", i, ErrInvalidRecord)
 		}
 	}
-	// Compress before taking the write lock: it needs no database.
-	stored := s.codec.encodeAll(recs)
+	b := &Batch{recs: recs, stored: s.codec.encodeAll(recs), spans: make([]textSpan, len(recs))}
+	addSide := func(v []byte) { b.sides = append(b.sides, v) }
+	for i := range recs {
+		sp := textSpan{start: b.text.Len(), side0: len(b.sides)}
+		s.searchText(&b.text, recs[i].JSON, addSide)
+		sp.end, sp.side1 = b.text.Len(), len(b.sides)
+		b.spans[i] = sp
+	}
+	return b, nil
+}
+
+// Append stores recs and cps in one transaction and returns how many events
+// were new: Prepare, then AppendBatch.
+func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (int, error) {
+	b, err := s.Prepare(recs)
+	if err != nil {
+		return 0, err
+	}
+	return s.AppendBatch(ctx, b, cps...)
+}
+
+// AppendBatch stores a prepared batch and cps in one transaction and
+// returns how many events were new. An event whose id is already stored
+// (or appears earlier in the same batch) is skipped: not counted and not
+// chained. Each inserted event gets the next seq and hash = sha256(prev_hash
+// || JSON). The checkpoints are written whether or not any event was new,
+// so a reader can record that it has consumed a batch of duplicates. On
+// error nothing is written.
+func (s *Store) AppendBatch(ctx context.Context, b *Batch, cps ...Checkpoint) (int, error) {
+	recs := b.recs
 	inserted := 0
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		a := appender{s: s, tx: tx}
+		a := appender{s: s, tx: tx, b: b}
 		if err := tx.QueryRowContext(ctx, `SELECT head_seq, head_hash FROM chain WHERE id = 1`).Scan(&a.headSeq, &a.headHash); err != nil {
 			return fmt.Errorf("read chain head: %w", err)
 		}
@@ -67,12 +110,12 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 		// at-least-once resends).
 		for i := 0; i < len(recs); i += insertChunk {
 			j := min(len(recs), i+insertChunk)
-			ok, err := a.insertChunk(ctx, recs[i:j], stored[i:j])
+			ok, err := a.insertChunk(ctx, i, j)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				if err := a.insertEach(ctx, recs[i:j], stored[i:j]); err != nil {
+				if err := a.insertEach(ctx, i, j); err != nil {
 					return err
 				}
 			}
@@ -80,7 +123,7 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 		if err := a.ui.write(ctx, tx); err != nil {
 			return err
 		}
-		if err := insertFTS(ctx, tx, a.ftsRows, a.text.Bytes()); err != nil {
+		if err := insertFTS(ctx, tx, a.ftsRows, b.text.Bytes()); err != nil {
 			return err
 		}
 		for _, v := range a.newSide {
@@ -127,6 +170,7 @@ const insertRow = `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 type appender struct {
 	s          *Store
 	tx         *sql.Tx
+	b          *Batch
 	headSeq    int64
 	headHash   []byte
 	inserted   int
@@ -137,7 +181,6 @@ type appender struct {
 	// The index rows are written after the events, many per statement:
 	// FTS5 flushes its pending terms at every statement that writes it,
 	// so one statement per event would cost a segment flush each.
-	text    bytes.Buffer
 	ftsRows []ftsRow
 	newSide [][]byte
 	// ui holds the batch's additions to the UI summaries (summary.go).
@@ -157,12 +200,14 @@ func (a *appender) rowArgs(args []any, r *Record, stored []byte, seq int64, prev
 		decision, stored, prev, hash)
 }
 
-// accepted records a row as stored.
-func (a *appender) accepted(r *Record, seq int64, hash []byte) {
-	start := a.text.Len()
-	a.s.searchText(&a.text, r.JSON, a.addSide)
-	if a.text.Len() > start {
-		a.ftsRows = append(a.ftsRows, ftsRow{seq, start, a.text.Len()})
+// accepted records row i of the batch as stored.
+func (a *appender) accepted(i int, seq int64, hash []byte) {
+	r, sp := &a.b.recs[i], a.b.spans[i]
+	if sp.end > sp.start {
+		a.ftsRows = append(a.ftsRows, ftsRow{seq, sp.start, sp.end})
+	}
+	for _, v := range a.b.sides[sp.side0:sp.side1] {
+		a.addSide(v)
 	}
 	if r.Event.EventType == event.TypeHookError {
 		a.hookErrors++
@@ -180,9 +225,11 @@ func (a *appender) addSide(v []byte) {
 	}
 }
 
-// insertChunk inserts recs with one statement, inside a savepoint. It
+// insertChunk inserts rows [from, to) of the batch with one statement,
+// inside a savepoint. It
 // reports false (and leaves nothing behind) when an id was already stored.
-func (a *appender) insertChunk(ctx context.Context, recs []Record, stored [][]byte) (bool, error) {
+func (a *appender) insertChunk(ctx context.Context, from, to int) (bool, error) {
+	recs, stored := a.b.recs[from:to], a.b.stored[from:to]
 	if _, err := a.tx.ExecContext(ctx, `SAVEPOINT chunk`); err != nil {
 		return false, fmt.Errorf("savepoint: %w", err)
 	}
@@ -227,13 +274,14 @@ func (a *appender) insertChunk(ctx context.Context, recs []Record, stored [][]by
 	seq = a.headSeq
 	for i := range recs {
 		seq++
-		a.accepted(&recs[i], seq, hashes[i])
+		a.accepted(from+i, seq, hashes[i])
 	}
 	return true, nil
 }
 
 // insertEach inserts recs one by one, skipping ids already stored.
-func (a *appender) insertEach(ctx context.Context, recs []Record, stored [][]byte) error {
+func (a *appender) insertEach(ctx context.Context, from, to int) error {
+	recs, stored := a.b.recs[from:to], a.b.stored[from:to]
 	if a.one == nil {
 		var err error
 		if a.one, err = a.tx.PrepareContext(ctx, insertHead+insertRow+` ON CONFLICT(id) DO NOTHING`); err != nil {
@@ -251,7 +299,7 @@ func (a *appender) insertEach(ctx context.Context, recs []Record, stored [][]byt
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue // duplicate id
 		}
-		a.accepted(r, seq, h)
+		a.accepted(from+i, seq, h)
 	}
 	return nil
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -27,37 +29,121 @@ func realistic(n *event.Normalizer, i int) []byte {
 	return b
 }
 
+// corpusLines returns n spool lines: the dev corpus sessions (every event
+// and tool), normalised as the hook does, replayed round-robin with fresh
+// session ids, tool_use ids and event ids (time-ordered, as the hook's
+// UUIDv7s), so ids and search text are as unique as in real use. The
+// normalising happens once per corpus event, so a profile of a benchmark
+// using them shows the ingest, not the setup.
+func corpusLines(tb testing.TB, n int) [][]byte {
+	tb.Helper()
+	files, _ := filepath.Glob("../rules/testdata/corpus/sessions/*.jsonl")
+	if len(files) == 0 {
+		tb.Fatal("no corpus sessions in ../rules/testdata/corpus/sessions")
+	}
+	norm := event.NewNormalizer(event.Options{Host: "bench", User: "dev"})
+	type tmpl struct {
+		lines          [][]byte
+		session        string
+		toolIDs, evIDs []string
+	}
+	var sessions []tmpl
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var t tmpl
+		seen := map[string]bool{}
+		for _, p := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
+			ev, err := norm.Normalize(p)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			line, _ := json.Marshal(ev)
+			t.lines = append(t.lines, line)
+			t.evIDs = append(t.evIDs, ev.ID)
+			t.session = ev.SessionID
+			if ev.ToolUseID != "" && !seen[ev.ToolUseID] {
+				seen[ev.ToolUseID] = true
+				t.toolIDs = append(t.toolIDs, ev.ToolUseID)
+			}
+		}
+		sessions = append(sessions, t)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	randID := func(prefix string, k int) string {
+		id := []byte(prefix)
+		for range k {
+			id = append(id, b62[rng.IntN(len(b62))])
+		}
+		return string(id)
+	}
+	base := event.NewID(time.Now())
+	out := make([][]byte, 0, n)
+	for r := 0; len(out) < n; r++ {
+		t := sessions[r%len(sessions)]
+		pairs := []string{t.session, fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rng.Uint32(), rng.IntN(1<<16), rng.IntN(1<<12), rng.IntN(1<<12), rng.Uint64()&(1<<48-1))}
+		for _, id := range t.toolIDs {
+			pairs = append(pairs, id, randID("toolu_01", 22))
+		}
+		rep := strings.NewReplacer(pairs...)
+		for i, line := range t.lines {
+			if len(out) == n {
+				break
+			}
+			fresh := fmt.Sprintf("%s%012x", base[:len(base)-12], len(out))
+			out = append(out, []byte(rep.Replace(strings.Replace(string(line), t.evIDs[i], fresh, 1))))
+		}
+	}
+	return out
+}
+
+// uniformLines returns n small PreToolUse Bash events that differ only in
+// ids, session (64 of them) and one number: the light workload the first
+// measurements used, kept to compare with.
+func uniformLines(tb testing.TB, n int) [][]byte {
+	tb.Helper()
+	norm := event.NewNormalizer(event.Options{Host: "bench", User: "dev"})
+	var tmpl [][]byte
+	for i := range 256 {
+		tmpl = append(tmpl, realistic(norm, i))
+	}
+	base := event.NewID(time.Now())
+	out := make([][]byte, n)
+	for i := range out {
+		var ev event.Event
+		if err := json.Unmarshal(tmpl[i%len(tmpl)], &ev); err != nil {
+			tb.Fatal(err)
+		}
+		fresh := fmt.Sprintf("%s%012x", base[:len(base)-12], i)
+		out[i] = bytes.Replace(tmpl[i%len(tmpl)], []byte(ev.ID), []byte(fresh), 1)
+	}
+	return out
+}
+
 // BenchmarkSpoolIngest measures spool → store throughput: b.N events are
 // on disk in one segment; the pipeline (Run, as serve runs it) drains them
 // into a real SQLite store (one transaction per batch, offsets committed
-// with the events).
+// with the events). "corpus" is the realistic mix (corpusLines, ~930
+// bytes an event); "uniform" the light one (uniformLines, ~560 bytes).
 func BenchmarkSpoolIngest(b *testing.B) {
+	for _, w := range []struct {
+		name  string
+		lines func(testing.TB, int) [][]byte
+	}{{"corpus", corpusLines}, {"uniform", uniformLines}} {
+		b.Run(w.name, func(b *testing.B) { benchSpoolIngest(b, w.lines(b, b.N)) })
+	}
+}
+
+func benchSpoolIngest(b *testing.B, lines [][]byte) {
 	dir := b.TempDir()
 	spoolDir := filepath.Join(dir, "spool")
 	os.MkdirAll(spoolDir, 0o700)
-	n := event.NewNormalizer(event.Options{Host: "bench", User: "dev"})
-	// Normalise a few hundred events and repeat them with fresh ids: the
-	// setup stays cheap, so a profile of the benchmark is the drain.
-	var tmpl [][]byte
-	for i := range 256 {
-		tmpl = append(tmpl, realistic(n, i))
-	}
-	var first event.Event
-	if err := json.Unmarshal(tmpl[0], &first); err != nil {
-		b.Fatal(err)
-	}
-	base := first.ID
 	var buf bytes.Buffer
-	for i := 0; i < b.N; i++ {
-		line := tmpl[i%len(tmpl)]
-		var ev event.Event
-		if err := json.Unmarshal(line, &ev); err != nil {
-			b.Fatal(err)
-		}
-		// Ids stay time-ordered, as the hook's UUIDv7s are.
-		id := []byte(ev.ID)
-		fresh := []byte(fmt.Sprintf("%s%012x", base[:len(base)-12], i))
-		buf.Write(bytes.Replace(line, id, fresh, 1))
+	for _, line := range lines {
+		buf.Write(line)
 		buf.WriteByte('\n')
 	}
 	seg := spool.SegmentName(time.Now())

@@ -144,6 +144,12 @@ func dsn(path string, o Options, cacheKiB int, reader bool) string {
 		// give pages back with incremental_vacuum instead of a full VACUUM.
 		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
 		q.Add("_pragma", "journal_mode(WAL)")
+		// Checkpoint every ~16 MB of WAL instead of SQLite's 4 MB: a page
+		// written again and again between checkpoints (index and FTS
+		// pages) is copied into the database once per checkpoint, so the
+		// larger interval copies less. Measured ≈ 10 % more spool ingest
+		// (BenchmarkSpoolIngest/corpus).
+		q.Add("_pragma", "wal_autocheckpoint(4000)")
 		q.Add("_txlock", "immediate")
 		// Statement journals (every insert that fires triggers has one)
 		// stay in memory instead of costing a write syscall per page.

@@ -3,13 +3,6 @@
 // about half the time of the full binary; `vigil connect` writes it into
 // Claude Code's settings when it sits next to `vigil`. It takes the same
 // optional "hook" argument, so the command line has the same shape.
-//
-// A hook process lives a few milliseconds on one goroutine, so it skips
-// the runtime's cgroup probe for GOMAXPROCS (it reads /proc/self/mountinfo
-// and the cgroup files: ~3% of the process) and its periodic re-check.
-//
-//go:debug containermaxprocs=0
-//go:debug updatemaxprocs=0
 package main
 
 import (

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -26,7 +27,8 @@ func run() error {
 	fixture := flag.String("fixture", "../shared/fixtures/hooks/PreToolUse-Bash.json", "hook payload file")
 	n := flag.Int("n", 1000, "runs")
 	warm := flag.Int("warmup", 50, "untimed runs first")
-	extraEnv := flag.String("env", "", "extra environment, e.g. VIGIL_ENFORCEMENT=enforce")
+	var extraEnv envList
+	flag.Var(&extraEnv, "env", "extra environment, e.g. VIGIL_ENFORCEMENT=enforce (repeatable)")
 	flag.Parse()
 	payload, err := os.ReadFile(*fixture)
 	if err != nil {
@@ -42,9 +44,7 @@ func run() error {
 	}
 	defer os.RemoveAll(home)
 	env := append(os.Environ(), "VIGIL_HOME="+home)
-	if *extraEnv != "" {
-		env = append(env, *extraEnv)
-	}
+	env = append(env, extraEnv...)
 	times := make([]time.Duration, 0, *n)
 	for i := 0; i < *warm+*n; i++ {
 		cmd := exec.Command(abs, "hook")
@@ -65,6 +65,19 @@ func run() error {
 	q := func(p float64) time.Duration { return times[int(p*float64(len(times)-1))] }
 	fmt.Printf("hook end to end (%s, %d runs): median %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n",
 		filepath.Base(*fixture), len(times), ms(q(0.5)), ms(q(0.9)), ms(q(0.99)), ms(times[len(times)-1]))
+	return nil
+}
+
+// envList is a repeatable -env flag.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+
+func (e *envList) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("want NAME=value, got %q", v)
+	}
+	*e = append(*e, v)
 	return nil
 }
 

@@ -236,11 +236,7 @@ func decisionOutput(action string, d *event.Decision) []byte {
 }
 
 func (o Options) append(ev *event.Event) error {
-	line, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	return o.Spool.Append(line)
+	return o.Spool.Append(ev.AppendJSON(make([]byte, 0, 2048)))
 }
 
 // ErrInputTooLarge is reported for stdin over the input cap.

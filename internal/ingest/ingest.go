@@ -285,9 +285,7 @@ func (p *Pipeline) decodeLine(l spool.Line) store.Record {
 		var ev event.Event
 		if err := json.Unmarshal(l.Data, &ev); err == nil && ev.ID != "" {
 			if p.o.Annotate != nil && p.o.Annotate(&ev) {
-				if b, err := json.Marshal(&ev); err == nil {
-					return store.Record{Event: &ev, JSON: b}
-				}
+				return store.Record{Event: &ev, JSON: ev.AppendJSON(nil)}
 			}
 			return store.Record{Event: &ev, JSON: l.Data}
 		} else if err == nil {
@@ -311,8 +309,7 @@ func (p *Pipeline) corrupt(l spool.Line, cause error) store.Record {
 			InputBytes: int(l.End - l.Offset - 1),
 		},
 	}
-	b, _ := json.Marshal(ev)
-	return store.Record{Event: ev, JSON: b}
+	return store.Record{Event: ev, JSON: ev.AppendJSON(nil)}
 }
 
 // positionID formats a hash as a UUID (version 8, RFC 9562 custom).
@@ -381,11 +378,7 @@ func (p *Pipeline) commit(ctx context.Context, b *store.Batch, source string, cp
 func (p *Pipeline) Ingest(ctx context.Context, evs []*event.Event) (inserted int, err error) {
 	recs := make([]store.Record, 0, len(evs))
 	for _, ev := range evs {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return 0, fmt.Errorf("encode event %s: %w", ev.ID, err)
-		}
-		recs = append(recs, store.Record{Event: ev, JSON: b})
+		recs = append(recs, store.Record{Event: ev, JSON: ev.AppendJSON(nil)})
 	}
 	prepared, err := p.o.Store.Prepare(recs)
 	if err != nil {

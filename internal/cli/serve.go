@@ -106,6 +106,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		Consumers:    consumers, Log: log.With("component", "ingest"), Registerer: reg,
 	})
 
+	// Events stored before a crash that the rules never saw go through
+	// them first (the consumers' position is committed with the events).
+	if n, err := pipe.Replay(ctx); err != nil {
+		return fmt.Errorf("replay unconsumed events: %w", err)
+	} else if n > 0 {
+		log.Info("replaying stored events the rules had not seen", "events", n)
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pipeDone := make(chan error, 1)
@@ -177,6 +184,10 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	cancel()
 	<-pipeDone
 	<-fwdDone
+	// ... then the consumers, once they have seen every stored event ...
+	if err := pipe.Close(); err != nil {
+		log.Error("record the rules' position", "err", err.Error())
+	}
 	// ... then detection (deferred Close flushes alert channels) and the store.
 	return runErr
 }

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,8 +27,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
-// Consumer receives events after they are durably stored, in store order.
-// It must not block for long: the pipeline waits for it.
+// Consumer receives events after they are durably stored, in store order,
+// on the pipeline's consumer goroutine. The writer does not wait for it
+// unless it falls consumerQueue batches behind. Events whose consumption a
+// crash interrupted are handed to it again by Replay (at least once).
 type Consumer func(ctx context.Context, stored []Stored)
 
 // Stored is one newly stored event.
@@ -67,6 +70,17 @@ type Pipeline struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
+	// Consumers run on their own goroutine (consume), fed in commit order
+	// through queue, so the writer never waits for the rules. consumed is
+	// the seq of the last event they have seen; it is committed with the
+	// next batch (and when idle, and at Close) as the "consumed"
+	// checkpoint, from which Replay resumes after a crash.
+	queue     chan []Stored
+	consumers sync.WaitGroup
+	consumed  atomic.Int64
+	savedCons int64 // the consumed value last committed (guarded by mu)
+	closed    bool  // guarded by mu
+
 	statMu      sync.Mutex
 	lastEvent   time.Time
 	backlogB    int64
@@ -95,7 +109,116 @@ func New(o Options) *Pipeline {
 	}
 	p := &Pipeline{o: o, reader: spool.Reader{Dir: o.SpoolDir}, ready: make(chan struct{})}
 	p.metrics = newMetrics(o.Registerer)
+	if len(o.Consumers) > 0 {
+		p.queue = make(chan []Stored, consumerQueue)
+		p.consumers.Add(1)
+		go p.consume()
+	}
 	return p
+}
+
+// consumerQueue is how many committed batches may wait for the consumers
+// before commits wait for them: the backlog a crash can leave unconsumed,
+// for Replay to catch up.
+const consumerQueue = 4
+
+// cpConsumed names the consumers' position among the store's checkpoints.
+const cpConsumed = "consumed"
+
+func (p *Pipeline) consume() {
+	defer p.consumers.Done()
+	for stored := range p.queue {
+		for _, c := range p.o.Consumers {
+			c(context.Background(), stored)
+		}
+		p.consumed.Store(stored[len(stored)-1].Seq)
+	}
+}
+
+// ErrClosed is returned by Ingest after Close.
+var ErrClosed = errors.New("ingest pipeline closed")
+
+// Close stops the consumers once they have seen every committed event and
+// records their position. Call it after Run has returned; Ingest fails
+// with ErrClosed afterwards.
+func (p *Pipeline) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	if p.queue != nil {
+		close(p.queue)
+	}
+	p.mu.Unlock()
+	p.consumers.Wait()
+	return p.saveConsumed(context.Background())
+}
+
+// saveConsumed commits the consumers' position when it moved.
+func (p *Pipeline) saveConsumed(ctx context.Context) error {
+	if p.queue == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.consumed.Load()
+	if c == p.savedCons {
+		return nil
+	}
+	if err := p.o.Store.SetCheckpoints(ctx, store.Checkpoint{Name: cpConsumed, Value: c}); err != nil {
+		return err
+	}
+	p.savedCons = c
+	return nil
+}
+
+// Replay hands the consumers every stored event they have not seen: those
+// committed before a crash left them queued. Call it once, before Run and
+// before the first Ingest. A store without the checkpoint (new, or from a
+// version without it) starts from its newest event: history is not
+// re-alerted.
+func (p *Pipeline) Replay(ctx context.Context) (int, error) {
+	if p.queue == nil {
+		return 0, nil
+	}
+	cps, err := p.o.Store.Checkpoints(ctx, cpConsumed)
+	if err != nil {
+		return 0, err
+	}
+	cp, ok := cps[cpConsumed]
+	if !ok {
+		st, err := p.o.Store.Stats(ctx)
+		if err != nil {
+			return 0, err
+		}
+		p.consumed.Store(st.LastSeq)
+		return 0, p.saveConsumed(ctx)
+	}
+	p.consumed.Store(cp.Value)
+	p.savedCons = cp.Value
+	n := 0
+	for after := cp.Value; ; {
+		rows, err := p.o.Store.After(ctx, after, 1000)
+		if err != nil {
+			return n, err
+		}
+		if len(rows) == 0 {
+			return n, nil
+		}
+		stored := make([]Stored, 0, len(rows))
+		for _, r := range rows {
+			var ev event.Event
+			if err := json.Unmarshal(r.JSON, &ev); err != nil {
+				return n, fmt.Errorf("replay event %d: %w", r.Seq, err)
+			}
+			stored = append(stored, Stored{Seq: r.Seq, Event: &ev, JSON: append([]byte(nil), r.JSON...)})
+		}
+		p.queue <- stored
+		n += len(stored)
+		after = rows[len(rows)-1].Seq
+	}
 }
 
 // Ready is closed once the tailer has completed its first pass: it has
@@ -195,7 +318,10 @@ func (p *Pipeline) read(ctx context.Context, out chan<- batch) error {
 			}
 		}
 		p.markReady()
-		if err := p.removeConsumed(ctx, offsets); err != nil {
+		if err := p.removeIngested(ctx, offsets); err != nil {
+			return err
+		}
+		if err := p.saveConsumed(ctx); err != nil {
 			return err
 		}
 		select {
@@ -242,9 +368,9 @@ func (p *Pipeline) next(offsets map[string]int64) (*batch, error) {
 	return nil, nil
 }
 
-// removeConsumed deletes the segments whose every line is committed (by
+// removeIngested deletes the segments whose every line is committed (by
 // the offsets in the store, not the reader's) once they are old enough.
-func (p *Pipeline) removeConsumed(ctx context.Context, offsets map[string]int64) error {
+func (p *Pipeline) removeIngested(ctx context.Context, offsets map[string]int64) error {
 	segs, err := spool.List(p.o.SpoolDir)
 	if err != nil {
 		return err
@@ -334,9 +460,19 @@ func positionID(h [32]byte) string {
 func (p *Pipeline) commit(ctx context.Context, b *store.Batch, source string, cps ...store.Checkpoint) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	cons := p.consumed.Load()
+	if p.queue != nil && cons != p.savedCons {
+		cps = append(cps, store.Checkpoint{Name: cpConsumed, Value: cons})
+	}
 	inserted, err := p.o.Store.AppendBatch(ctx, b, cps...)
 	if err != nil {
 		return err
+	}
+	if p.queue != nil {
+		p.savedCons = cons
 	}
 	recs := b.Records()
 	p.metrics.ingested.WithLabelValues(source).Add(float64(inserted))
@@ -366,8 +502,8 @@ func (p *Pipeline) commit(ctx context.Context, b *store.Batch, source string, cp
 		p.statMu.Unlock()
 		p.metrics.lag.Set(p.o.Now().Sub(last).Seconds())
 	}
-	for _, c := range p.o.Consumers {
-		c(ctx, stored)
+	if p.queue != nil {
+		p.queue <- stored
 	}
 	return nil
 }

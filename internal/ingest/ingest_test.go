@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +39,10 @@ func TestCorruptLinesBecomeHookErrors(t *testing.T) {
 		var got []Stored
 		p := New(Options{Store: st, SpoolDir: spoolDir, Poll: time.Millisecond,
 			Consumers: []Consumer{func(_ context.Context, s []Stored) { got = append(got, s...) }}})
-		runUntilConsumed(t, p, st, spoolDir)
+		runUntilIngested(t, p, st, spoolDir)
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
 		return st, got
 	}
 	st, got := ingestAll()
@@ -75,9 +80,9 @@ func TestCorruptLinesBecomeHookErrors(t *testing.T) {
 	}
 }
 
-// runUntilConsumed runs p until the committed offsets cover every spool
+// runUntilIngested runs p until the committed offsets cover every spool
 // segment, then stops it.
-func runUntilConsumed(tb testing.TB, p *Pipeline, st *store.Store, spoolDir string) {
+func runUntilIngested(tb testing.TB, p *Pipeline, st *store.Store, spoolDir string) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -108,4 +113,89 @@ func runUntilConsumed(tb testing.TB, p *Pipeline, st *store.Store, spoolDir stri
 		time.Sleep(time.Millisecond)
 	}
 	tb.Fatal("spool not consumed within a minute")
+}
+
+// TestReplayUnconsumed: the consumers' position is committed with the
+// events; events stored but not yet consumed when the process died are
+// handed to the consumers of the next pipeline, in order, and only those.
+func TestReplayUnconsumed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "vigil.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := event.NewNormalizer(event.Options{})
+	var seen []int64
+	record := []Consumer{func(_ context.Context, s []Stored) {
+		for _, x := range s {
+			seen = append(seen, x.Seq)
+		}
+	}}
+	batch := func(from, to int) []*event.Event {
+		var evs []*event.Event
+		for i := from; i < to; i++ {
+			var ev event.Event
+			if err := json.Unmarshal(realistic(n, i), &ev); err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, &ev)
+		}
+		return evs
+	}
+
+	// A store from before the checkpoint existed: nothing is replayed.
+	p := New(Options{Store: st, SpoolDir: filepath.Join(dir, "spool")})
+	if _, err := p.Ingest(ctx, batch(0, 10)); err != nil {
+		t.Fatal(err)
+	}
+	p = New(Options{Store: st, SpoolDir: filepath.Join(dir, "spool"), Consumers: record})
+	if k, err := p.Replay(ctx); err != nil || k != 0 {
+		t.Fatalf("first replay: %d events, %v; want 0 (history is not re-alerted)", k, err)
+	}
+	for i := 10; i < 40; i += 10 {
+		if _, err := p.Ingest(ctx, batch(i, i+10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 30 || seen[0] != 11 || seen[29] != 40 {
+		t.Fatalf("consumed seqs %v, want 11..40", seen)
+	}
+	if _, err := p.Ingest(ctx, batch(40, 41)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Ingest after Close: %v, want ErrClosed", err)
+	}
+
+	// A clean stop recorded everything: nothing to replay.
+	seen = nil
+	p = New(Options{Store: st, SpoolDir: filepath.Join(dir, "spool"), Consumers: record})
+	if k, err := p.Replay(ctx); err != nil || k != 0 {
+		t.Fatalf("replay after a clean stop: %d events, %v", k, err)
+	}
+	p.Close()
+
+	// As if the process died with the last 7 events committed but queued.
+	if err := st.SetCheckpoints(ctx, store.Checkpoint{Name: cpConsumed, Value: 33}); err != nil {
+		t.Fatal(err)
+	}
+	p = New(Options{Store: st, SpoolDir: filepath.Join(dir, "spool"), Consumers: record})
+	k, err := p.Replay(ctx)
+	if err != nil || k != 7 {
+		t.Fatalf("replay after a crash: %d events, %v; want 7", k, err)
+	}
+	if _, err := p.Ingest(ctx, batch(40, 42)); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	want := []int64{34, 35, 36, 37, 38, 39, 40, 41, 42}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("consumed after replay %v, want %v (replayed first, then new, in order)", seen, want)
+	}
+	cps, _ := st.Checkpoints(ctx, cpConsumed)
+	if cps[cpConsumed].Value != 42 {
+		t.Fatalf("consumed checkpoint %d, want 42", cps[cpConsumed].Value)
+	}
 }

@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/event"
 	"github.com/vigil-sec/vigil/internal/spool"
 	"github.com/vigil-sec/vigil/internal/store"
+	"github.com/vigil-sec/vigil/internal/testcorpus"
 )
 
 // realistic builds a normalised PreToolUse Bash event like the hook writes.
@@ -29,75 +28,14 @@ func realistic(n *event.Normalizer, i int) []byte {
 	return b
 }
 
-// corpusLines returns n spool lines: the dev corpus sessions (every event
-// and tool), normalised as the hook does, replayed round-robin with fresh
-// session ids, tool_use ids and event ids (time-ordered, as the hook's
-// UUIDv7s), so ids and search text are as unique as in real use. The
-// normalising happens once per corpus event, so a profile of a benchmark
-// using them shows the ingest, not the setup.
+// corpusLines is the realistic workload: the dev corpus as spool lines.
 func corpusLines(tb testing.TB, n int) [][]byte {
 	tb.Helper()
-	files, _ := filepath.Glob("../rules/testdata/corpus/sessions/*.jsonl")
-	if len(files) == 0 {
-		tb.Fatal("no corpus sessions in ../rules/testdata/corpus/sessions")
+	lines, err := testcorpus.Lines("../rules/testdata/corpus/sessions", n)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	norm := event.NewNormalizer(event.Options{Host: "bench", User: "dev"})
-	type tmpl struct {
-		lines          [][]byte
-		session        string
-		toolIDs, evIDs []string
-	}
-	var sessions []tmpl
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var t tmpl
-		seen := map[string]bool{}
-		for _, p := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
-			ev, err := norm.Normalize(p)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			line, _ := json.Marshal(ev)
-			t.lines = append(t.lines, line)
-			t.evIDs = append(t.evIDs, ev.ID)
-			t.session = ev.SessionID
-			if ev.ToolUseID != "" && !seen[ev.ToolUseID] {
-				seen[ev.ToolUseID] = true
-				t.toolIDs = append(t.toolIDs, ev.ToolUseID)
-			}
-		}
-		sessions = append(sessions, t)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	const b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	randID := func(prefix string, k int) string {
-		id := []byte(prefix)
-		for range k {
-			id = append(id, b62[rng.IntN(len(b62))])
-		}
-		return string(id)
-	}
-	base := event.NewID(time.Now())
-	out := make([][]byte, 0, n)
-	for r := 0; len(out) < n; r++ {
-		t := sessions[r%len(sessions)]
-		pairs := []string{t.session, fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rng.Uint32(), rng.IntN(1<<16), rng.IntN(1<<12), rng.IntN(1<<12), rng.Uint64()&(1<<48-1))}
-		for _, id := range t.toolIDs {
-			pairs = append(pairs, id, randID("toolu_01", 22))
-		}
-		rep := strings.NewReplacer(pairs...)
-		for i, line := range t.lines {
-			if len(out) == n {
-				break
-			}
-			fresh := fmt.Sprintf("%s%012x", base[:len(base)-12], len(out))
-			out = append(out, []byte(rep.Replace(strings.Replace(string(line), t.evIDs[i], fresh, 1))))
-		}
-	}
-	return out
+	return lines
 }
 
 // uniformLines returns n small PreToolUse Bash events that differ only in

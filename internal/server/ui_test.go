@@ -227,9 +227,13 @@ func TestUIBrowser(t *testing.T) {
 		p.t = t
 		p.open("#/live", "table.events tbody tr")
 		p.waitJS(`document.body.dataset.live === 'on'`, 5*time.Second)
+		// Mark the unfiltered view's table: the filtered view is the one
+		// without the mark (the hash changes before the router swaps the
+		// view, and the old view stays live until then).
+		eval[string](p, `document.querySelector('table.events').dataset.stale = '1'`)
 		p.run(chromedp.SetValue(chromedp.CSS(`form.filters input[name=tool]`), "Read"),
 			chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)))
-		p.waitJS(`location.hash.includes('tool=Read') && document.body.dataset.live === 'on'`, 5*time.Second)
+		p.waitJS(`location.hash.includes('tool=Read') && !document.querySelector('table.events[data-stale]') && document.body.dataset.live === 'on'`, 5*time.Second)
 		p.waitJS(`document.querySelectorAll('table.events tbody tr.ev-row').length > 0`, 5*time.Second)
 		bad := eval[[]string](p, `[...document.querySelectorAll('table.events tbody tr.ev-row .c-type .tbadge')].map(e => e.textContent).filter(s => s !== 'Read')`)
 		if len(bad) > 0 {

@@ -22,7 +22,8 @@ run: build
 	./$(BIN) serve
 
 # The full suite: formatting, vet, unit + integration + browser + Loki tests
-# (race detector on), and the normaliser fuzz target for 30 s.
+# (race detector on), the normaliser fuzz target for 30 s and the event
+# encoder's for 10 s.
 test: fmt-check vet loki test-go fuzz
 
 fmt-check:
@@ -36,6 +37,7 @@ test-go:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 30s ./internal/event
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime 10s ./internal/event
 
 bench: bench-go bench-hook
 

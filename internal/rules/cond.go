@@ -490,6 +490,10 @@ type pathCond struct {
 	outside bool
 	shell   bool // also paths inside Bash commands (default true)
 	tool    bool // also file-tool paths (default true)
+	// notUserNamed leaves out paths the user named in a prompt of the
+	// session (user_named: false): what the user asked for is not a
+	// scope violation.
+	notUserNamed bool
 }
 
 func (pc *pathCond) eval(c *evalCtx) bool {
@@ -508,6 +512,9 @@ func (pc *pathCond) eval(c *evalCtx) bool {
 			return false
 		}
 		if pc.exclude != nil && pc.exclude.match(p) {
+			return false
+		}
+		if pc.notUserNamed && namedByUser(p, f.userPaths) {
 			return false
 		}
 		return true

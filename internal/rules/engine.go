@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -246,6 +247,7 @@ func (e *Engine) EvaluateInput(in Input) []Match {
 		return nil
 	}
 	f := buildFacts(ev, in.Shell, in.Content)
+	e.userPaths(f)
 	hits := e.stateless(f)
 	hits = append(hits, e.stateful(f, hits)...)
 	return e.matches(f, hits)
@@ -295,6 +297,30 @@ func (e *Engine) DecideInput(in Input) (string, *Match) {
 	}
 	ms := e.matches(f, []hit{*best})
 	return best.rule.Action, &ms[0]
+}
+
+// userPaths records the paths a UserPromptSubmit names in its session and
+// gives f every path the session's prompts have named so far.
+func (e *Engine) userPaths(f *facts) {
+	ev := f.ev
+	if ev.SessionID == "" {
+		return
+	}
+	ts := ev.Timestamp
+	if ts.IsZero() {
+		ts = e.now()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.sessions.get(ev.SessionID, ts)
+	if ev.EventType == event.TypeUserPrompt {
+		for _, p := range promptPaths(ev.Action.Prompt, f.cwd) {
+			if len(s.named) < maxUserPaths && !slices.Contains(s.named, p) {
+				s.named = append(s.named, p)
+			}
+		}
+	}
+	f.userPaths = slices.Clip(s.named)
 }
 
 // mustBeWhole stops a caller from getting silently partial answers out of
@@ -718,7 +744,9 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 	}
 	seen := map[string]bool{}
 	for _, h := range e.stateless(f) {
-		if h.rule.Kind == kindDerived || h.rule.Severity < Medium || seen[h.rule.ID] {
+		// Scope is about what the agent itself touches now; a start-up file
+		// or script that reads ~/.cargo/env when it runs later is not.
+		if h.rule.Kind == kindDerived || h.rule.Severity < Medium || h.rule.Category == "scope_violation" || seen[h.rule.ID] {
 			continue
 		}
 		seen[h.rule.ID] = true

@@ -103,6 +103,9 @@ type facts struct {
 	ev      *event.Event
 	cwd     string
 	project string // project dir in normPath form
+	// userPaths are the paths the user named in the session's prompts
+	// (normPath form), filled by Evaluate from the session's state.
+	userPaths []string
 	progs   []prog
 	pipes   [][]int
 	// Shell-level file access, normalised.

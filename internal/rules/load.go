@@ -861,6 +861,12 @@ func (l *loader) pathCond(v *yaml.Node, field string) cond {
 			}
 		},
 		"outside_project": func(v *yaml.Node) { pc.outside = l.boolean(v, field+".outside_project") },
+		"user_named": func(v *yaml.Node) {
+			if l.boolean(v, field+".user_named") {
+				l.errAt(v, field+".user_named", v.Value, "only false is supported: leave out paths the user named")
+			}
+			pc.notUserNamed = true
+		},
 		"source": func(v *yaml.Node) {
 			switch s := l.str(v, field+".source"); s {
 			case "tool":

@@ -227,3 +227,42 @@ func isLocalHost(h string) bool {
 	}
 	return false
 }
+
+// maxUserPaths bounds the paths remembered from one session's prompts.
+const maxUserPaths = 64
+
+// promptPaths returns the paths a user prompt names explicitly (~/x,
+// /abs/x, ./x, ../x), in normPath form against cwd. A bare root, a home
+// or a top-level system directory is too broad to count as naming
+// anything and is left out.
+func promptPaths(prompt, cwd string) []string {
+	var out []string
+	for _, tok := range strings.FieldsFunc(prompt, func(r rune) bool {
+		switch r {
+		case ' ', '\t', '\n', '\r', '"', '\'', '`', '(', ')', '[', ']', '<', '>', ',', ';':
+			return true
+		}
+		return false
+	}) {
+		tok = strings.TrimRight(tok, ".:!?")
+		if !(strings.HasPrefix(tok, "~/") || strings.HasPrefix(tok, "/") || strings.HasPrefix(tok, "./") || strings.HasPrefix(tok, "../")) {
+			continue
+		}
+		p := normPath(tok, cwd)
+		if p == "" || p == "/" || p == "~" || strings.Count(strings.Trim(p, "/"), "/") < 1 && !strings.HasPrefix(p, "~/") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// namedByUser reports whether p is, or lies under, a path the user named.
+func namedByUser(p string, named []string) bool {
+	for _, u := range named {
+		if under(p, u) {
+			return true
+		}
+	}
+	return false
+}

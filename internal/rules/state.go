@@ -72,6 +72,7 @@ type session struct {
 	written      map[string]writeInfo
 	writtenOrder []string
 	pres         []string // recent PreToolUse tool_use_ids, oldest first
+	named        []string // paths the user's prompts named (see promptPaths)
 }
 
 func (s *session) notePre(id string) {

@@ -106,8 +106,8 @@ type facts struct {
 	// userPaths are the paths the user named in the session's prompts
 	// (normPath form), filled by Evaluate from the session's state.
 	userPaths []string
-	progs   []prog
-	pipes   [][]int
+	progs     []prog
+	pipes     [][]int
 	// Shell-level file access, normalised.
 	reads, writes, anyPaths []string
 	// File-tool access, normalised.

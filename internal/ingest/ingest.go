@@ -304,6 +304,17 @@ func (p *Pipeline) read(ctx context.Context, out chan<- batch) error {
 	}
 	t := time.NewTicker(p.o.Poll)
 	defer t.Stop()
+	// Consumed segments are removed (and the consumers' position saved)
+	// whenever the spool is drained, and at least every tidyEvery while a
+	// backlog keeps the reader busy.
+	tidied := time.Now()
+	tidy := func() error {
+		tidied = time.Now()
+		if err := p.removeIngested(ctx, offsets); err != nil {
+			return err
+		}
+		return p.saveConsumed(ctx)
+	}
 	for {
 		b, err := p.next(offsets)
 		if err != nil {
@@ -312,16 +323,18 @@ func (p *Pipeline) read(ctx context.Context, out chan<- batch) error {
 		if b != nil {
 			select {
 			case out <- *b:
-				continue // more may be waiting: do not sleep while behind
 			case <-ctx.Done():
 				return nil
 			}
+			if time.Since(tidied) > tidyEvery {
+				if err := tidy(); err != nil {
+					return err
+				}
+			}
+			continue // more may be waiting: do not sleep while behind
 		}
 		p.markReady()
-		if err := p.removeIngested(ctx, offsets); err != nil {
-			return err
-		}
-		if err := p.saveConsumed(ctx); err != nil {
+		if err := tidy(); err != nil {
 			return err
 		}
 		select {
@@ -331,6 +344,10 @@ func (p *Pipeline) read(ctx context.Context, out chan<- batch) error {
 		}
 	}
 }
+
+// tidyEvery bounds how long a busy reader goes without removing consumed
+// segments.
+const tidyEvery = time.Minute
 
 // next reads and prepares one batch from the oldest segment with unread
 // lines and advances offsets past it; nil when there is nothing to read.
@@ -382,25 +399,29 @@ func (p *Pipeline) removeIngested(ctx context.Context, offsets map[string]int64)
 	now := p.o.Now()
 	for _, seg := range segs {
 		done := cps[cpPrefix+seg.Name].Value
-		if done >= seg.Size && spool.Removable(seg, done, now, p.o.KeepSegments) {
-			p.removeSegment(ctx, seg.Name)
+		if done >= seg.Size && spool.Removable(seg, done, now, p.o.KeepSegments) && p.removeSegment(ctx, seg.Name) {
 			offsets[seg.Name] = 0
 		}
 	}
 	return nil
 }
 
-func (p *Pipeline) removeSegment(ctx context.Context, name string) {
+func (p *Pipeline) removeSegment(ctx context.Context, name string) bool {
+	// Reset the offset first, so a segment re-created under the same name
+	// (a clock set back by hours) is read from its start even if we die
+	// between the two steps. The other order could leave a stale offset
+	// that skips the new segment's first lines; this one at worst re-reads
+	// a segment, which stores nothing twice (ids are idempotent).
+	if err := p.o.Store.SetCheckpoints(ctx, store.Checkpoint{Name: cpPrefix + name, Value: 0}); err != nil {
+		p.o.Log.Warn("reset offset of ingested spool segment; not removing it", "segment", name, "err", err.Error())
+		return false
+	}
 	if err := os.Remove(filepath.Join(p.o.SpoolDir, name)); err != nil {
 		p.o.Log.Warn("remove ingested spool segment", "segment", name, "err", err.Error())
-		return
-	}
-	// Reset the offset so a segment re-created under the same name (a clock
-	// set back by hours) is read from its start.
-	if err := p.o.Store.SetCheckpoints(ctx, store.Checkpoint{Name: cpPrefix + name, Value: 0}); err != nil {
-		p.o.Log.Warn("reset offset of removed spool segment", "segment", name, "err", err.Error())
+		return false
 	}
 	p.o.Log.Info("removed ingested spool segment", "segment", name)
+	return true
 }
 
 // decodeLine parses a spool line; a corrupt or oversized line becomes a

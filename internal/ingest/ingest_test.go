@@ -199,3 +199,58 @@ func TestReplayUnconsumed(t *testing.T) {
 		t.Fatalf("consumed checkpoint %d, want 42", cps[cpConsumed].Value)
 	}
 }
+
+// TestSpoolSegmentsRemoved: segments whose every line is committed are
+// deleted once older than KeepSegments (their offsets reset, so a segment
+// re-created under the same name is read from its start); the current
+// hour's segment and unconsumed ones stay.
+func TestSpoolSegmentsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	spoolDir := filepath.Join(dir, "spool")
+	os.MkdirAll(spoolDir, 0o700)
+	n := event.NewNormalizer(event.Options{})
+	now := time.Now()
+	old := spool.SegmentName(now.Add(-3 * time.Hour))
+	cur := spool.SegmentName(now)
+	for i, seg := range []string{old, cur} {
+		path := filepath.Join(spoolDir, seg)
+		if err := os.WriteFile(path, append(realistic(n, i), '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(path, now.Add(-3*time.Hour), now.Add(-3*time.Hour))
+	}
+	st, err := store.Open(filepath.Join(dir, "vigil.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p := New(Options{Store: st, SpoolDir: spoolDir, Poll: time.Millisecond, KeepSegments: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(spoolDir, old)); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the consumed old segment was not removed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(spoolDir, cur)); err != nil {
+		t.Fatalf("the current hour's segment must stay: %v", err)
+	}
+	cps, _ := st.Checkpoints(context.Background(), cpPrefix)
+	if cps[cpPrefix+old].Value != 0 {
+		t.Fatalf("removed segment's offset = %d, want 0", cps[cpPrefix+old].Value)
+	}
+	stats, _ := st.Stats(context.Background())
+	if stats.Events != 2 {
+		t.Fatalf("%d events stored, want 2", stats.Events)
+	}
+}

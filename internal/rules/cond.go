@@ -2,6 +2,7 @@ package rules
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -653,10 +654,46 @@ func (cc *contentCond) eval(c *evalCtx) bool {
 	return false
 }
 
+// userHostCond: the command talks to a host the user named in a prompt.
+type userHostCond struct{}
+
+func (userHostCond) eval(c *evalCtx) bool {
+	if len(c.f.userHosts) == 0 {
+		return false
+	}
+	for i := range c.f.progs {
+		for _, a := range c.f.progs[i].args {
+			if h := hostOf(a, false); h != "" && hostNamedByUser(h, c.f.userHosts) {
+				c.prog = i
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sessionDBDropCond: the command drops databases, every one of them
+// created earlier in the session (a throw-away database cleaned up).
+type sessionDBDropCond struct{}
+
+func (sessionDBDropCond) eval(c *evalCtx) bool {
+	dropped := c.f.databases("drop")
+	if len(dropped) == 0 {
+		return false
+	}
+	for _, d := range dropped {
+		if !slices.Contains(c.f.createdDBs, d) {
+			return false
+		}
+	}
+	return true
+}
+
 // fetchRunCond: a downloader saves a file that the same command then runs.
 type fetchRunCond struct{}
 
-var downloaders = map[string]bool{"curl": true, "wget": true, "fetch": true, "aria2c": true}
+// downloaders are the programs whose saved files progDownloads finds.
+var downloaders = map[string]bool{"curl": true, "wget": true, "fetch": true, "aria2c": true, "http": true, "https": true, "xh": true}
 
 func (fetchRunCond) eval(c *evalCtx) bool {
 	f := c.f
@@ -665,10 +702,8 @@ func (fetchRunCond) eval(c *evalCtx) bool {
 	for i := range f.progs {
 		p := &f.progs[i]
 		if downloaders[p.name] {
-			for _, fl := range []string{"-o", "-O", "--output", "--output-document"} {
-				if v := flagValue(p.args, fl, ""); v != "" && v != "-" {
-					saved[normPath(v, f.cwd)] = true
-				}
+			for _, t := range f.progDownloads(p) {
+				saved[t] = true
 			}
 			continue
 		}

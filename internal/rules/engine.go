@@ -299,8 +299,10 @@ func (e *Engine) DecideInput(in Input) (string, *Match) {
 	return best.rule.Action, &ms[0]
 }
 
-// userPaths records the paths a UserPromptSubmit names in its session and
-// gives f every path the session's prompts have named so far.
+// userPaths records what the session's events tell about its intent (the
+// paths and hosts a UserPromptSubmit names, the databases a command
+// creates) and
+// gives f what the session has recorded so far.
 func (e *Engine) userPaths(f *facts) {
 	ev := f.ev
 	if ev.SessionID == "" {
@@ -319,8 +321,20 @@ func (e *Engine) userPaths(f *facts) {
 				s.named = append(s.named, p)
 			}
 		}
+		for _, h := range promptHosts(ev.Action.Prompt) {
+			if len(s.hosts) < maxUserPaths && !slices.Contains(s.hosts, h) {
+				s.hosts = append(s.hosts, h)
+			}
+		}
 	}
-	f.userPaths = slices.Clip(s.named)
+	if ev.HookEvent == "PreToolUse" {
+		for _, d := range f.databases("create") {
+			if len(s.createdDBs) < maxUserPaths && !slices.Contains(s.createdDBs, d) {
+				s.createdDBs = append(s.createdDBs, d)
+			}
+		}
+	}
+	f.userPaths, f.createdDBs, f.userHosts = slices.Clip(s.named), slices.Clip(s.createdDBs), slices.Clip(s.hosts)
 }
 
 // mustBeWhole stops a caller from getting silently partial answers out of
@@ -714,6 +728,8 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 		}
 	case "crontab":
 		cmd = ""
+	case "makefile":
+		cmd = makeRecipes(text)
 	}
 	if len(cmd) > 256<<10 {
 		cmd = cmd[:256<<10]
@@ -755,6 +771,23 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 	return cf
 }
 
+// makeRecipes returns the shell commands of a Makefile's recipes (the
+// tab-indented lines), one per line, with make's $(HOME) and $$ written
+// as the shell sees them. The file may be a fragment (an Edit).
+func makeRecipes(text string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "\t") {
+			continue
+		}
+		line = strings.TrimLeft(line[1:], "@-+ \t")
+		line = strings.NewReplacer("$(HOME)", "$HOME", "${HOME}", "$HOME", "$$", "$", "$(CURDIR)", ".").Replace(line)
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
 var rcFiles = map[string]bool{".bashrc": true, ".bash_profile": true, ".bash_login": true, ".bash_logout": true, ".profile": true, ".zshrc": true, ".zprofile": true, ".zshenv": true, ".zlogin": true, "config.fish": true, "bash.bashrc": true}
 
 func contentKind(p, text string) string {
@@ -791,7 +824,10 @@ func contentKind(p, text string) string {
 		if strings.Contains(line, "sh") {
 			return "script"
 		}
-	case ext == ".py", ext == ".pth" && strings.Contains(p, "-packages/"):
+	case base == "Makefile" || base == "makefile" || base == "GNUmakefile" || ext == ".mk":
+		return "makefile"
+	case ext == ".py", ext == ".ipynb", ext == ".pth" && strings.Contains(p, "-packages/"):
+		// A notebook edit's content is a cell's source (NotebookEdit).
 		// A .pth file's "import" lines run at every interpreter start.
 		return "python"
 	}

@@ -104,10 +104,12 @@ type facts struct {
 	cwd     string
 	project string // project dir in normPath form
 	// userPaths are the paths the user named in the session's prompts
-	// (normPath form), filled by Evaluate from the session's state.
-	userPaths []string
-	progs     []prog
-	pipes     [][]int
+	// (normPath form), and createdDBs the databases the session created
+	// (createdb, CREATE DATABASE): filled by Evaluate from the session.
+	userPaths, createdDBs []string
+	userHosts             []string // hosts the user's prompts named
+	progs                 []prog
+	pipes                 [][]int
 	// Shell-level file access, normalised.
 	reads, writes, anyPaths []string
 	// File-tool access, normalised.
@@ -989,4 +991,115 @@ func resolveName(word string, assigns map[string]string) string {
 		return out
 	}
 	return ""
+}
+
+// downloadTargets returns the files this event's downloaders write (curl
+// -o/--output/-O, wget -O/--output-document or the URL's base name, a
+// stdout redirect), normalised: what a later command may run.
+func (f *facts) downloadTargets() []string {
+	var out []string
+	for i := range f.progs {
+		out = append(out, f.progDownloads(&f.progs[i])...)
+	}
+	return out
+}
+
+// progDownloads returns the files downloader p saves (none for other
+// programs).
+func (f *facts) progDownloads(p *prog) []string {
+	if !downloaders[p.name] {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		if np := normPath(v, f.cwd); np != "" && !strings.HasPrefix(np, "/dev/") {
+			out = append(out, np)
+		}
+	}
+	var url string
+	named, remote := false, p.name == "wget"
+	for j := 0; j < len(p.args); j++ {
+		a := p.args[j]
+		short := len(a) > 1 && a[0] == '-' && a[1] != '-'
+		switch {
+		case a == "--output" || a == "--output-document" || (short && p.name == "curl" && strings.HasSuffix(a, "o")) || (short && p.name != "curl" && a == "-O"):
+			if j+1 < len(p.args) {
+				j++
+				add(p.args[j])
+				named = true
+			}
+		case strings.HasPrefix(a, "--output-document=") || strings.HasPrefix(a, "--output="):
+			_, v, _ := strings.Cut(a, "=")
+			add(v)
+			named = true
+		case short && p.name == "curl" && strings.Contains(a, "o"):
+			// -oFILE: what follows the o in a cluster is its value.
+			add(a[strings.Index(a, "o")+1:])
+			named = true
+		case short && p.name == "wget" && strings.HasPrefix(a, "-O") && len(a) > 2:
+			add(a[2:])
+			named = true
+		case (short && p.name == "curl" && strings.Contains(a, "O")) || a == "--remote-name":
+			remote = true
+		case strings.HasPrefix(a, "http://") || strings.HasPrefix(a, "https://"):
+			url = a
+		}
+	}
+	for _, r := range p.redirects {
+		if r.Op == ">" || r.Op == ">>" || r.Op == ">|" {
+			add(r.Target)
+			named = true
+		}
+	}
+	if !named && remote && url != "" {
+		// Saved under the last segment of the URL's path.
+		rest := url[strings.Index(url, "://")+3:]
+		rest, _, _ = strings.Cut(rest, "?")
+		rest, _, _ = strings.Cut(rest, "#")
+		if _, pth, ok := strings.Cut(rest, "/"); ok && pth != "" && !strings.HasSuffix(pth, "/") {
+			add(path.Base(pth))
+		}
+	}
+	return out
+}
+
+// sqlDatabase finds CREATE/DROP DATABASE statements in client arguments.
+var sqlDatabase = lazyRE(`(?i)\b(create|drop)\s+database\s+(?:if\s+(?:not\s+)?exists\s+)?[` + "`" + `"']?([A-Za-z0-9_$-]+)`)
+
+// databases returns the names of the databases this command creates
+// (op "create") or drops (op "drop"): createdb/dropdb arguments and
+// CREATE/DROP DATABASE statements given to a SQL client.
+func (f *facts) databases(op string) []string {
+	var out []string
+	for i := range f.progs {
+		p := &f.progs[i]
+		switch p.name {
+		case "createdb", "dropdb":
+			if p.name[:len(p.name)-2] != op {
+				continue
+			}
+			// The name is the first argument that is not an option or
+			// an option's value.
+			for j := 0; j < len(p.args); j++ {
+				a := p.args[j]
+				if strings.HasPrefix(a, "-") {
+					if len(a) == 2 && strings.ContainsAny(a[1:], "hpUTEDlOS") && j+1 < len(p.args) {
+						j++ // -h host, -p port, -U user, ...
+					}
+					continue
+				}
+				out = append(out, strings.ToLower(a))
+				break
+			}
+		case "psql", "mysql", "mariadb", "sqlcmd", "clickhouse-client", "cockroach":
+			for _, a := range p.args {
+				for _, m := range sqlDatabase().FindAllStringSubmatch(a, 8) {
+					if strings.EqualFold(m[1], op) {
+						out = append(out, strings.ToLower(m[2]))
+					}
+				}
+			}
+		}
+	}
+	return out
 }

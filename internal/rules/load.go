@@ -704,6 +704,14 @@ func (l *loader) cond(n *yaml.Node, field string) cond {
 			if l.boolean(v, field+".downloads_and_runs") {
 				add(fetchRunCond{})
 			}
+		case "host_named_by_user":
+			if l.boolean(v, field+".host_named_by_user") {
+				add(userHostCond{})
+			}
+		case "drops_session_database":
+			if l.boolean(v, field+".drops_session_database") {
+				add(sessionDBDropCond{})
+			}
 		case "content":
 			add(l.contentCond(v, field+".content"))
 		default:

@@ -266,3 +266,33 @@ func namedByUser(p string, named []string) bool {
 	}
 	return false
 }
+
+// promptHosts returns the hosts a user prompt names: URLs' hosts and bare
+// host names (registry.acme.net), lower-cased.
+func promptHosts(prompt string) []string {
+	var out []string
+	for _, tok := range strings.FieldsFunc(prompt, func(r rune) bool {
+		switch r {
+		case ' ', '\t', '\n', '\r', '"', '\'', '`', '(', ')', '[', ']', '<', '>', ',', ';':
+			return true
+		}
+		return false
+	}) {
+		tok = strings.TrimRight(tok, ".:!?")
+		if h := hostOf(tok, true); h != "" && strings.Contains(h, ".") && net.ParseIP(h) == nil {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// hostNamedByUser reports whether h is, or is a subdomain of, a host the
+// user named.
+func hostNamedByUser(h string, named []string) bool {
+	for _, u := range named {
+		if h == u || strings.HasSuffix(h, "."+u) {
+			return true
+		}
+	}
+	return false
+}

@@ -73,6 +73,8 @@ type session struct {
 	writtenOrder []string
 	pres         []string // recent PreToolUse tool_use_ids, oldest first
 	named        []string // paths the user's prompts named (see promptPaths)
+	createdDBs   []string // databases created by the session's commands
+	hosts        []string // hosts the user's prompts named (see promptHosts)
 }
 
 func (s *session) notePre(id string) {
@@ -189,10 +191,17 @@ func (s *session) sequence(r *Rule, f *facts, hits []hit, ts time.Time) []hit {
 		}
 		st.start = ts
 		st.ids = appendCapped(st.ids, f.ev.ID)
-		if sp.Link && f.toolPath != "" {
-			st.paths = appendCapped(st.paths, f.toolPath)
-			// A later write of the same file replaces what we know of it.
-			s.noteWrite(f.toolPath, f.ev.ID, f.content)
+		if sp.Link {
+			// The file a write tool wrote, or the files a download saved.
+			written := f.downloadTargets()
+			if f.toolPath != "" {
+				written = []string{f.toolPath}
+			}
+			for _, p := range written {
+				st.paths = appendCapped(st.paths, p)
+				// A later write of the same file replaces what we know of it.
+				s.noteWrite(p, f.ev.ID, f.content)
+			}
 		}
 	}
 	return nil
@@ -248,14 +257,69 @@ func (s *session) runsWritten(f *facts, paths []string) []string {
 				}
 			}
 		}
+		cands = append(cands, runnerTargets(p)...)
 		for _, c := range cands {
-			if np := normPath(c, f.cwd); want[np] {
-				out = append(out, path.Base(np))
-				want[np] = false
+			np := normPath(c, f.cwd)
+			for _, w := range paths {
+				// A test runner given a folder runs the test files in it.
+				if want[w] && (w == np || (p.name == "pytest" || p.name == "py.test") && under(w, np) && isTestFile(w)) {
+					out = append(out, path.Base(w))
+					want[w] = false
+				}
 			}
 		}
 	}
 	return out
+}
+
+// runnerTargets returns the files that tools which run other files take:
+// make's Makefile (-f, -C), the notebooks of jupyter nbconvert --execute,
+// jupyter execute and papermill, and pytest's files and folders (the
+// project when none is given).
+func runnerTargets(p *prog) []string {
+	var out []string
+	switch p.name {
+	case "make", "gmake":
+		dir := "."
+		var file string
+		for i, a := range p.args {
+			switch {
+			case (a == "-f" || a == "--file" || a == "--makefile") && i+1 < len(p.args):
+				file = p.args[i+1]
+			case strings.HasPrefix(a, "--file=") || strings.HasPrefix(a, "--makefile="):
+				_, file, _ = strings.Cut(a, "=")
+			case a == "-C" && i+1 < len(p.args):
+				dir = p.args[i+1]
+			}
+		}
+		if file != "" {
+			return []string{path.Join(dir, file)}
+		}
+		return []string{path.Join(dir, "Makefile"), path.Join(dir, "makefile"), path.Join(dir, "GNUmakefile")}
+	case "jupyter", "papermill", "ipython":
+		for _, a := range p.args {
+			if strings.HasSuffix(a, ".ipynb") || p.name == "ipython" && strings.HasSuffix(a, ".py") {
+				out = append(out, a)
+			}
+		}
+	case "pytest", "py.test":
+		for _, a := range p.args {
+			if !strings.HasPrefix(a, "-") {
+				a, _, _ = strings.Cut(a, "::")
+				out = append(out, a)
+			}
+		}
+		if len(out) == 0 {
+			out = append(out, ".")
+		}
+	}
+	return out
+}
+
+// isTestFile reports whether pytest collects the file by default.
+func isTestFile(p string) bool {
+	b := path.Base(p)
+	return strings.HasSuffix(b, ".py") && (strings.HasPrefix(b, "test_") || strings.HasSuffix(b, "_test.py"))
 }
 
 // inherited turns the findings of the linked files' content into hits of

@@ -728,6 +728,12 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 		}
 	case "crontab":
 		cmd = ""
+	case "gitconfig":
+		var hooks bool
+		cmd, hooks = gitConfigCommands(text)
+		if hooks {
+			cf.Tags = append(cf.Tags, "git_hooks_path")
+		}
 	case "makefile":
 		cmd = makeRecipes(text)
 	}
@@ -800,6 +806,8 @@ func contentKind(p, text string) string {
 		return "vscode_tasks"
 	case base == "package.json":
 		return "npm_package"
+	case p == "~/.gitconfig" || p == "~/.config/git/config" || p == "/etc/gitconfig" || strings.HasSuffix(p, "/.git/config"):
+		return "gitconfig"
 	case p == "~/.ssh/config" || strings.HasPrefix(p, "~/.ssh/config.d/") || p == "/etc/ssh/ssh_config" || strings.HasPrefix(p, "/etc/ssh/ssh_config.d/"):
 		return "ssh_config"
 	case strings.Contains(p, "/.git/hooks/") || strings.Contains(p, "/.husky/"):
@@ -875,6 +883,35 @@ func jsonUnquote(s string) string {
 // sshConfigCommands returns the commands an ssh client config runs
 // (LocalCommand, ProxyCommand, Match exec), one per line, and whether it
 // has a LocalCommand, which runs on every connection.
+// gitConfigCommands returns the shell commands a git config file makes git
+// run later (core.sshCommand, pager, editor, fsmonitor, "!" aliases and
+// credential helpers), one per line, and whether it sets core.hooksPath.
+// The file may be a fragment (an Edit), so it is scanned, not parsed.
+func gitConfigCommands(text string) (string, bool) {
+	var b strings.Builder
+	hooks := false
+	for _, line := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			continue
+		}
+		k, v = strings.ToLower(strings.TrimSpace(k)), strings.Trim(strings.TrimSpace(v), `"`)
+		switch {
+		case k == "hookspath":
+			hooks = true
+			continue
+		case k == "sshcommand" || k == "pager" || k == "editor" || k == "fsmonitor" || k == "external":
+		case strings.HasPrefix(v, "!"):
+			v = v[1:] // an alias or a credential helper run by the shell
+		default:
+			continue
+		}
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	return b.String(), hooks
+}
+
 func sshConfigCommands(text string) (string, bool) {
 	var b strings.Builder
 	local := false

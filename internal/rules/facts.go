@@ -478,6 +478,20 @@ func (f *facts) unwrap(raw string) {
 				p = &f.progs[i]
 			}
 		}
+		// ssh -o ProxyCommand=CMD (or LocalCommand): ssh runs CMD with the
+		// shell, now.
+		if (p.name == "ssh" || p.name == "scp" || p.name == "sftp") && budget > 0 {
+			for _, cmd := range sshOptionCommands(p.args) {
+				if budget <= 0 {
+					break
+				}
+				budget--
+				before := len(f.progs)
+				f.addAnalysis(shell.Parse(cmd, shell.Options{Cwd: f.cwd}), append(append([]string(nil), p.wrappers...), p.name+" -o"), p.decoded, p.script, p.depth+1)
+				f.unwrapRange(before, cmd)
+				p = &f.progs[i]
+			}
+		}
 		switch {
 		case interpFlags[interpBase(p.name)] != "":
 			if code := flagValue(p.args, interpFlags[interpBase(p.name)], ""); code != "" {
@@ -1098,6 +1112,38 @@ func (f *facts) databases(op string) []string {
 						out = append(out, strings.ToLower(m[2]))
 					}
 				}
+			}
+		}
+	}
+	return out
+}
+
+// sshOptionCommands returns the commands of ProxyCommand and LocalCommand
+// options given on an ssh command line (-o Key=Value, -oKey=Value,
+// -o "Key Value").
+func sshOptionCommands(args []string) []string {
+	var out []string
+	for i, a := range args {
+		var opt string
+		switch {
+		case a == "-o" && i+1 < len(args):
+			opt = args[i+1]
+		case strings.HasPrefix(a, "-o") && len(a) > 2:
+			opt = a[2:]
+		default:
+			continue
+		}
+		k, v, ok := strings.Cut(opt, "=")
+		if !ok {
+			k, v, ok = strings.Cut(opt, " ")
+		}
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "proxycommand", "localcommand":
+			if v = strings.TrimSpace(v); v != "" && !strings.EqualFold(v, "none") {
+				out = append(out, v)
 			}
 		}
 	}

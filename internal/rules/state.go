@@ -261,11 +261,25 @@ func (s *session) runsWritten(f *facts, paths []string) []string {
 		for _, c := range cands {
 			np := normPath(c, f.cwd)
 			for _, w := range paths {
-				// A test runner given a folder runs the test files in it.
-				if want[w] && (w == np || (p.name == "pytest" || p.name == "py.test") && under(w, np) && isTestFile(w)) {
-					out = append(out, path.Base(w))
-					want[w] = false
+				if !want[w] {
+					continue
 				}
+				hook, isHook := strings.CutPrefix(c, "hook:")
+				switch {
+				case isHook:
+					// A hook of that name in any hooks folder (.git/hooks,
+					// .githooks, .husky, a core.hooksPath elsewhere).
+					if path.Base(w) != hook || !strings.Contains(strings.ToLower(path.Base(path.Dir(w))), "hook") && path.Base(path.Dir(w)) != ".husky" {
+						continue
+					}
+				case w == np:
+				case (c == "." || !strings.Contains(path.Base(c), ".")) && under(w, np) && isTestFile(w):
+					// A test runner given a folder runs the test files in it.
+				default:
+					continue
+				}
+				out = append(out, path.Base(w))
+				want[w] = false
 			}
 		}
 	}
@@ -278,32 +292,53 @@ func (s *session) runsWritten(f *facts, paths []string) []string {
 // project when none is given).
 func runnerTargets(p *prog) []string {
 	var out []string
-	switch p.name {
+	name, args := p.name, p.args
+	// python -m pytest ..., python3 -m jupyter ...: the module is the runner.
+	if interpBase(name) == "python" {
+		for i, a := range args {
+			if a == "-m" && i+1 < len(args) {
+				name, args = args[i+1], args[i+2:]
+				break
+			}
+		}
+	}
+	switch name {
+	case "git":
+		// Hooks git runs for a subcommand, wherever core.hooksPath points:
+		// a file written in this session under that name in a hooks
+		// folder counts as run.
+		for _, a := range args {
+			if !strings.HasPrefix(a, "-") {
+				out = append(out, gitHooksRun[a]...)
+				break
+			}
+		}
+		return out
 	case "make", "gmake":
 		dir := "."
 		var file string
-		for i, a := range p.args {
+		for i, a := range args {
 			switch {
-			case (a == "-f" || a == "--file" || a == "--makefile") && i+1 < len(p.args):
-				file = p.args[i+1]
+			case (a == "-f" || a == "--file" || a == "--makefile") && i+1 < len(args):
+				file = args[i+1]
 			case strings.HasPrefix(a, "--file=") || strings.HasPrefix(a, "--makefile="):
 				_, file, _ = strings.Cut(a, "=")
-			case a == "-C" && i+1 < len(p.args):
-				dir = p.args[i+1]
+			case a == "-C" && i+1 < len(args):
+				dir = args[i+1]
 			}
 		}
 		if file != "" {
 			return []string{path.Join(dir, file)}
 		}
 		return []string{path.Join(dir, "Makefile"), path.Join(dir, "makefile"), path.Join(dir, "GNUmakefile")}
-	case "jupyter", "papermill", "ipython":
-		for _, a := range p.args {
-			if strings.HasSuffix(a, ".ipynb") || p.name == "ipython" && strings.HasSuffix(a, ".py") {
+	case "jupyter", "papermill", "ipython", "nbconvert":
+		for _, a := range args {
+			if strings.HasSuffix(a, ".ipynb") || name == "ipython" && strings.HasSuffix(a, ".py") {
 				out = append(out, a)
 			}
 		}
 	case "pytest", "py.test":
-		for _, a := range p.args {
+		for _, a := range args {
 			if !strings.HasPrefix(a, "-") {
 				a, _, _ = strings.Cut(a, "::")
 				out = append(out, a)
@@ -314,6 +349,21 @@ func runnerTargets(p *prog) []string {
 		}
 	}
 	return out
+}
+
+// gitHooksRun maps a git subcommand to the hooks it runs, as hook-name
+// markers matched by runsWritten against files written in a hooks folder.
+var gitHooksRun = map[string][]string{
+	"commit":      {"hook:pre-commit", "hook:prepare-commit-msg", "hook:commit-msg", "hook:post-commit"},
+	"push":        {"hook:pre-push"},
+	"checkout":    {"hook:post-checkout"},
+	"switch":      {"hook:post-checkout"},
+	"clone":       {"hook:post-checkout"},
+	"merge":       {"hook:pre-merge-commit", "hook:post-merge"},
+	"pull":        {"hook:post-merge"},
+	"rebase":      {"hook:pre-rebase", "hook:post-rewrite"},
+	"am":          {"hook:applypatch-msg", "hook:pre-applypatch", "hook:post-applypatch"},
+	"cherry-pick": {"hook:post-rewrite"},
 }
 
 // isTestFile reports whether pytest collects the file by default.

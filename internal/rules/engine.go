@@ -768,7 +768,10 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 	for _, h := range e.stateless(f) {
 		// Scope is about what the agent itself touches now; a start-up file
 		// or script that reads ~/.cargo/env when it runs later is not.
-		if h.rule.Kind == kindDerived || h.rule.Severity < Medium || h.rule.Category == "scope_violation" || seen[h.rule.ID] {
+		// Derived rules about how a command line is written (obfuscation)
+		// do not apply to a file's lines; the others (root rights used
+		// for a harmful step) do.
+		if h.rule.Kind == kindDerived && h.rule.Category == "obfuscation" || h.rule.Severity < Medium || h.rule.Category == "scope_violation" || seen[h.rule.ID] {
 			continue
 		}
 		seen[h.rule.ID] = true

@@ -231,20 +231,29 @@ func isLocalHost(h string) bool {
 // maxUserPaths bounds the paths remembered from one session's prompts.
 const maxUserPaths = 64
 
+// promptWords splits a prompt into words, quotes, brackets and trailing
+// punctuation removed.
+func promptWords(prompt string) []string {
+	words := strings.FieldsFunc(prompt, func(r rune) bool {
+		switch r {
+		case ' ', '\t', '\n', '\r', '"', '\'', '`', '(', ')', '[', ']', '<', '>', ',', ';':
+			return true
+		}
+		return false
+	})
+	for i, w := range words {
+		words[i] = strings.TrimRight(w, ".:!?")
+	}
+	return words
+}
+
 // promptPaths returns the paths a user prompt names explicitly (~/x,
 // /abs/x, ./x, ../x), in normPath form against cwd. A bare root, a home
 // or a top-level system directory is too broad to count as naming
 // anything and is left out.
 func promptPaths(prompt, cwd string) []string {
 	var out []string
-	for _, tok := range strings.FieldsFunc(prompt, func(r rune) bool {
-		switch r {
-		case ' ', '\t', '\n', '\r', '"', '\'', '`', '(', ')', '[', ']', '<', '>', ',', ';':
-			return true
-		}
-		return false
-	}) {
-		tok = strings.TrimRight(tok, ".:!?")
+	for _, tok := range promptWords(prompt) {
 		if !(strings.HasPrefix(tok, "~/") || strings.HasPrefix(tok, "/") || strings.HasPrefix(tok, "./") || strings.HasPrefix(tok, "../")) {
 			continue
 		}
@@ -271,14 +280,7 @@ func namedByUser(p string, named []string) bool {
 // host names (registry.acme.net), lower-cased.
 func promptHosts(prompt string) []string {
 	var out []string
-	for _, tok := range strings.FieldsFunc(prompt, func(r rune) bool {
-		switch r {
-		case ' ', '\t', '\n', '\r', '"', '\'', '`', '(', ')', '[', ']', '<', '>', ',', ';':
-			return true
-		}
-		return false
-	}) {
-		tok = strings.TrimRight(tok, ".:!?")
+	for _, tok := range promptWords(prompt) {
 		if h := hostOf(tok, true); h != "" && strings.Contains(h, ".") && net.ParseIP(h) == nil {
 			out = append(out, h)
 		}

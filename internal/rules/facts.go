@@ -1036,7 +1036,7 @@ func (f *facts) progDownloads(p *prog) []string {
 		a := p.args[j]
 		short := len(a) > 1 && a[0] == '-' && a[1] != '-'
 		switch {
-		case a == "--output" || a == "--output-document" || (short && p.name == "curl" && strings.HasSuffix(a, "o")) || (short && p.name != "curl" && a == "-O"):
+		case a == "--output" || a == "--output-document" || (short && p.name == "curl" && strings.HasSuffix(a, "o")) || (short && p.name == "wget" && strings.HasSuffix(a, "O")):
 			if j+1 < len(p.args) {
 				j++
 				add(p.args[j])
@@ -1050,8 +1050,9 @@ func (f *facts) progDownloads(p *prog) []string {
 			// -oFILE: what follows the o in a cluster is its value.
 			add(a[strings.Index(a, "o")+1:])
 			named = true
-		case short && p.name == "wget" && strings.HasPrefix(a, "-O") && len(a) > 2:
-			add(a[2:])
+		case short && p.name == "wget" && strings.Contains(a, "O"):
+			// -O- (stdout), -qO/tmp/x: what follows the O is its value.
+			add(a[strings.Index(a, "O")+1:])
 			named = true
 		case (short && p.name == "curl" && strings.Contains(a, "O")) || a == "--remote-name":
 			remote = true

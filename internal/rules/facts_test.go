@@ -110,18 +110,18 @@ func TestPathArgsResolution(t *testing.T) {
 // named; nothing for a download to stdout.
 func TestDownloadTargets(t *testing.T) {
 	for cmd, want := range map[string]string{
-		"curl -fsSL https://x.example/i.sh -o /tmp/i.sh":       "/tmp/i.sh",
-		"curl -fsSLo /tmp/i.sh https://x.example/i.sh":         "/tmp/i.sh",
-		"curl -fsSLo/tmp/i.sh https://x.example/i.sh":          "/tmp/i.sh",
-		"curl --output=/tmp/i.sh https://x.example/i.sh":       "/tmp/i.sh",
-		"curl -sO https://x.example/tools/setup.py":            "~/projects/app/setup.py",
-		"curl -s https://x.example/i.sh > /tmp/i.sh":           "/tmp/i.sh",
-		"wget -q https://x.example/dl/run.sh?v=2":              "~/projects/app/run.sh",
-		"wget -qO /tmp/r.sh https://x.example/run.sh":          "/tmp/r.sh",
+		"curl -fsSL https://x.example/i.sh -o /tmp/i.sh":      "/tmp/i.sh",
+		"curl -fsSLo /tmp/i.sh https://x.example/i.sh":        "/tmp/i.sh",
+		"curl -fsSLo/tmp/i.sh https://x.example/i.sh":         "/tmp/i.sh",
+		"curl --output=/tmp/i.sh https://x.example/i.sh":      "/tmp/i.sh",
+		"curl -sO https://x.example/tools/setup.py":           "~/projects/app/setup.py",
+		"curl -s https://x.example/i.sh > /tmp/i.sh":          "/tmp/i.sh",
+		"wget -q https://x.example/dl/run.sh?v=2":             "~/projects/app/run.sh",
+		"wget -qO /tmp/r.sh https://x.example/run.sh":         "/tmp/r.sh",
 		"wget --output-document=/tmp/r.sh https://x.example/": "/tmp/r.sh",
-		"curl -fsSL https://x.example/i.sh | sh":               "",
-		"wget -qO- https://x.example/i.sh | sh":                "",
-		"curl -s https://x.example/":                           "",
+		"curl -fsSL https://x.example/i.sh | sh":              "",
+		"wget -qO- https://x.example/i.sh | sh":               "",
+		"curl -s https://x.example/":                          "",
 	} {
 		f := buildFacts(bashEvent(cmd), nil, nil)
 		if got := strings.Join(f.downloadTargets(), ","); got != want {

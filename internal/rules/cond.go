@@ -230,17 +230,8 @@ func (cc *cmdCond) matchProg(f *facts, i int) bool {
 	if cc.env != nil && (len(p.env) > 0) != *cc.env {
 		return false
 	}
-	if cc.sub != nil {
-		s := ""
-		for _, a := range p.args {
-			if !strings.HasPrefix(a, "-") {
-				s = a
-				break
-			}
-		}
-		if !cc.sub.match(s) {
-			return false
-		}
+	if cc.sub != nil && !cc.sub.match(subcommand(p)) {
+		return false
 	}
 	if cc.argsAny != nil && !anyArg(p.args, cc.argsAny) {
 		return false
@@ -648,6 +639,44 @@ func (cc *contentCond) eval(c *evalCtx) bool {
 			if cc.cats != nil && !cc.cats.match(fd.Category) {
 				continue
 			}
+			return true
+		}
+	}
+	return false
+}
+
+// globalOptsWithValue are options a program takes before its subcommand
+// whose value is the next argument (git -c k=v -C dir status).
+var globalOptsWithValue = map[string]map[string]bool{
+	"git":     {"-c": true, "-C": true, "--git-dir": true, "--work-tree": true, "--namespace": true, "--config-env": true},
+	"kubectl": {"-n": true, "--namespace": true, "--context": true, "--kubeconfig": true},
+	"docker":  {"-H": true, "--host": true, "--context": true, "-c": true, "--config": true},
+}
+
+// subcommand is p's first argument that is neither an option nor a
+// global option's value.
+func subcommand(p *prog) string {
+	skip := globalOptsWithValue[p.name]
+	for i := 0; i < len(p.args); i++ {
+		a := p.args[i]
+		if strings.HasPrefix(a, "-") {
+			if skip[a] {
+				i++
+			}
+			continue
+		}
+		return a
+	}
+	return ""
+}
+
+// userSaidCond: a prompt of the session (the user's own words, never tool
+// output) matches re: the user asked for what the rule would flag.
+type userSaidCond struct{ re *lazyRe }
+
+func (uc *userSaidCond) eval(c *evalCtx) bool {
+	for _, p := range c.f.userPrompts {
+		if uc.re.match(p) {
 			return true
 		}
 	}

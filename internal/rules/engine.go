@@ -326,6 +326,14 @@ func (e *Engine) userPaths(f *facts) {
 				s.hosts = append(s.hosts, h)
 			}
 		}
+		prompt := ev.Action.Prompt
+		if len(prompt) > maxPromptBytes {
+			prompt = prompt[:maxPromptBytes]
+		}
+		if len(s.prompts) == maxPrompts {
+			s.prompts = append(s.prompts[:0:0], s.prompts[1:]...)
+		}
+		s.prompts = append(s.prompts, prompt)
 	}
 	if ev.HookEvent == "PreToolUse" {
 		for _, d := range f.databases("create") {
@@ -335,7 +343,15 @@ func (e *Engine) userPaths(f *facts) {
 		}
 	}
 	f.userPaths, f.createdDBs, f.userHosts = slices.Clip(s.named), slices.Clip(s.createdDBs), slices.Clip(s.hosts)
+	f.userPrompts = slices.Clip(s.prompts)
 }
+
+// The prompts a session remembers for user_said conditions: the newest
+// maxPrompts, each cut to maxPromptBytes.
+const (
+	maxPrompts     = 8
+	maxPromptBytes = 4096
+)
 
 // mustBeWhole stops a caller from getting silently partial answers out of
 // an engine loaded WithDecidersOnly: a programming error.
@@ -695,8 +711,12 @@ func (e *Engine) ScanContent(ev *event.Event, text, old string) *ContentFacts {
 	cf := &ContentFacts{Kind: kind}
 	if kind == "claude_settings" {
 		hasHooks := func(s string) bool { return strings.Contains(s, `"hooks"`) || strings.Contains(s, "vigil") }
+		// An edit removes the hooks when it drops Vigil's hook commands or
+		// the whole "hooks" map; dropping one of the user's own hooks
+		// (a formatter, a linter) from inside it is not evasion.
+		hooksMap := claudeHooksMap()
 		switch {
-		case old != "" && hasHooks(old) && !hasHooks(text):
+		case old != "" && (strings.Contains(old, "vigil") && !strings.Contains(text, "vigil") || hooksMap.MatchString(old) && !hooksMap.MatchString(text)):
 			cf.Tags = append(cf.Tags, "claude_hooks_removed")
 		case old == "" && !hasHooks(text):
 			cf.Tags = append(cf.Tags, "claude_settings_without_hooks")
@@ -796,6 +816,9 @@ func makeRecipes(text string) string {
 	}
 	return b.String()
 }
+
+// claudeHooksMap finds the "hooks" map of Claude Code settings.
+var claudeHooksMap = lazyRE(`"hooks"\s*:\s*\{`)
 
 var rcFiles = map[string]bool{".bashrc": true, ".bash_profile": true, ".bash_login": true, ".bash_logout": true, ".profile": true, ".zshrc": true, ".zprofile": true, ".zshenv": true, ".zlogin": true, "config.fish": true, "bash.bashrc": true}
 

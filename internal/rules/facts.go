@@ -108,6 +108,7 @@ type facts struct {
 	// (createdb, CREATE DATABASE): filled by Evaluate from the session.
 	userPaths, createdDBs []string
 	userHosts             []string // hosts the user's prompts named
+	userPrompts           []string // the session's prompts, newest last (capped)
 	progs                 []prog
 	pipes                 [][]int
 	// Shell-level file access, normalised.

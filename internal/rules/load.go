@@ -704,6 +704,10 @@ func (l *loader) cond(n *yaml.Node, field string) cond {
 			if l.boolean(v, field+".downloads_and_runs") {
 				add(fetchRunCond{})
 			}
+		case "user_said":
+			if re := l.regex(v, field+".user_said"); re != nil {
+				add(&userSaidCond{re: re})
+			}
 		case "host_named_by_user":
 			if l.boolean(v, field+".host_named_by_user") {
 				add(userHostCond{})

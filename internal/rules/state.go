@@ -75,6 +75,7 @@ type session struct {
 	named        []string // paths the user's prompts named (see promptPaths)
 	createdDBs   []string // databases created by the session's commands
 	hosts        []string // hosts the user's prompts named (see promptHosts)
+	prompts      []string // the user's prompts, newest last (maxPrompts, each capped)
 }
 
 func (s *session) notePre(id string) {

@@ -506,7 +506,7 @@ func (pc *pathCond) eval(c *evalCtx) bool {
 		if pc.exclude != nil && pc.exclude.match(p) {
 			return false
 		}
-		if pc.notUserNamed && namedByUser(p, f.userPaths) {
+		if pc.notUserNamed && f.sanctioned(p) {
 			return false
 		}
 		return true

@@ -298,3 +298,37 @@ func hostNamedByUser(h string, named []string) bool {
 	}
 	return false
 }
+
+// sanctioned reports whether an outside path p is one the session's user
+// asked for or the project's own: a path a prompt named (or under one), a
+// sibling project a prompt names by its folder name ("the auth-service
+// repo next to this one"), or the project's own data folder in the home
+// (~/.config/<project>, ~/.local/state/<project>, ~/.cache/<project> ...).
+func (f *facts) sanctioned(p string) bool {
+	if namedByUser(p, f.userPaths) {
+		return true
+	}
+	if f.project == "" {
+		return false
+	}
+	name := path.Base(f.project)
+	for _, dir := range []string{"~/.config/", "~/.local/share/", "~/.local/state/", "~/.cache/", "~/Library/Application Support/", "~/Library/Caches/"} {
+		if rest, ok := strings.CutPrefix(p, dir); ok {
+			if first, _, _ := strings.Cut(rest, "/"); strings.EqualFold(first, name) || strings.EqualFold(strings.TrimPrefix(first, "."), name) {
+				return true
+			}
+		}
+	}
+	parent := path.Dir(f.project)
+	if rest, ok := strings.CutPrefix(p, parent+"/"); ok && parent != "~" && parent != "/" {
+		sibling, _, _ := strings.Cut(rest, "/")
+		for _, prompt := range f.userPrompts {
+			for _, w := range promptWords(prompt) {
+				if strings.EqualFold(w, sibling) || strings.EqualFold(strings.TrimSuffix(w, "/"), "../"+sibling) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

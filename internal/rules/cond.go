@@ -701,17 +701,22 @@ func (userHostCond) eval(c *evalCtx) bool {
 	return false
 }
 
-// sessionDBDropCond: the command drops databases, every one of them
-// created earlier in the session (a throw-away database cleaned up).
-type sessionDBDropCond struct{}
+// throwawayDropCond: the command drops databases or schemas, and every one
+// of them is throw-away: created earlier in the session, or named as a
+// test/dev/scratch database. One real database among them is enough to
+// make it false (an exception must not cover a drop beside it).
+type throwawayDropCond struct{}
 
-func (sessionDBDropCond) eval(c *evalCtx) bool {
+// throwawayName matches database names of test, dev and scratch copies.
+var throwawayName = lazyRE(`(?i)^([a-z0-9]+[_-])*(test|tests|testing|dev|local|tmp|temp|scratch|ci|e2e|sandbox)([_-][a-z0-9]+)*$`)
+
+func (throwawayDropCond) eval(c *evalCtx) bool {
 	dropped := c.f.databases("drop")
 	if len(dropped) == 0 {
 		return false
 	}
 	for _, d := range dropped {
-		if !slices.Contains(c.f.createdDBs, d) {
+		if !slices.Contains(c.f.createdDBs, d) && !throwawayName().MatchString(d) {
 			return false
 		}
 	}

@@ -335,6 +335,10 @@ func (e *Engine) userPaths(f *facts) {
 		}
 		s.prompts = append(s.prompts, prompt)
 	}
+	f.userPaths, f.createdDBs, f.userHosts = slices.Clip(s.named), slices.Clip(s.createdDBs), slices.Clip(s.hosts)
+	f.userPrompts = slices.Clip(s.prompts)
+	// Databases this command creates count for later commands only
+	// ("DROP SCHEMA x; CREATE SCHEMA x" does not make x a scratch copy).
 	if ev.HookEvent == "PreToolUse" {
 		for _, d := range f.databases("create") {
 			if len(s.createdDBs) < maxUserPaths && !slices.Contains(s.createdDBs, d) {
@@ -342,8 +346,6 @@ func (e *Engine) userPaths(f *facts) {
 			}
 		}
 	}
-	f.userPaths, f.createdDBs, f.userHosts = slices.Clip(s.named), slices.Clip(s.createdDBs), slices.Clip(s.hosts)
-	f.userPrompts = slices.Clip(s.prompts)
 }
 
 // The prompts a session remembers for user_said conditions: the newest
@@ -1010,6 +1012,8 @@ func execLines(text string) string {
 			continue
 		}
 		v = strings.TrimLeft(strings.TrimSpace(v), "-@:+!")
+		// systemd specifiers: %h is the user's home, %u the user name.
+		v = strings.NewReplacer("%h", "$HOME", "%u", "$USER", "%%", "%").Replace(v)
 		b.WriteString(v)
 		b.WriteByte('\n')
 	}

@@ -1080,11 +1080,11 @@ func (f *facts) progDownloads(p *prog) []string {
 }
 
 // sqlDatabase finds CREATE/DROP DATABASE statements in client arguments.
-var sqlDatabase = lazyRE(`(?i)\b(create|drop)\s+database\s+(?:if\s+(?:not\s+)?exists\s+)?[` + "`" + `"']?([A-Za-z0-9_$-]+)`)
+var sqlDatabase = lazyRE(`(?i)\b(create|drop)\s+(?:database|schema)\s+(?:if\s+(?:not\s+)?exists\s+)?[` + "`" + `"']?([A-Za-z0-9_$-]+)`)
 
-// databases returns the names of the databases this command creates
-// (op "create") or drops (op "drop"): createdb/dropdb arguments and
-// CREATE/DROP DATABASE statements given to a SQL client.
+// databases returns the names of the databases (and schemas) this command
+// creates (op "create") or drops (op "drop"): createdb/dropdb arguments
+// and CREATE/DROP DATABASE or SCHEMA statements given to a SQL client.
 func (f *facts) databases(op string) []string {
 	var out []string
 	for i := range f.progs {

@@ -712,9 +712,9 @@ func (l *loader) cond(n *yaml.Node, field string) cond {
 			if l.boolean(v, field+".host_named_by_user") {
 				add(userHostCond{})
 			}
-		case "drops_session_database":
-			if l.boolean(v, field+".drops_session_database") {
-				add(sessionDBDropCond{})
+		case "drops_only_throwaway":
+			if l.boolean(v, field+".drops_only_throwaway") {
+				add(throwawayDropCond{})
 			}
 		case "content":
 			add(l.contentCond(v, field+".content"))

@@ -50,42 +50,27 @@ func loadDefaults(tb testing.TB) *Engine {
 // BenchmarkEvaluate is the per-event cost of the default rules (shell
 // parsing of Bash commands included), over the corpus' event mix.
 func BenchmarkEvaluate(b *testing.B) {
-	evs := corpusEvents(b)
-	eng := loadDefaults(b)
-	b.ReportAllocs()
-	cpu := processCPU()
-	i := 0
-	for b.Loop() {
-		eng.Evaluate(evs[i%len(evs)])
-		i++
-	}
-	reportCPU(b, cpu)
+	benchEvents(b, func(*event.Event) bool { return true }, func(e *Engine, ev *event.Event) { e.Evaluate(ev) })
 }
 
 // BenchmarkEvaluateBash is the same over Bash PreToolUse events only.
 func BenchmarkEvaluateBash(b *testing.B) {
-	var evs []*event.Event
-	for _, ev := range corpusEvents(b) {
-		if ev.ToolName == "Bash" && ev.HookEvent == "PreToolUse" {
-			evs = append(evs, ev)
-		}
-	}
-	eng := loadDefaults(b)
-	b.ReportAllocs()
-	cpu := processCPU()
-	i := 0
-	for b.Loop() {
-		eng.Evaluate(evs[i%len(evs)])
-		i++
-	}
-	reportCPU(b, cpu)
+	benchEvents(b, func(ev *event.Event) bool { return ev.ToolName == "Bash" && ev.HookEvent == "PreToolUse" },
+		func(e *Engine, ev *event.Event) { e.Evaluate(ev) })
 }
 
 // BenchmarkDecide is the hook's stateless PreToolUse decision.
 func BenchmarkDecide(b *testing.B) {
+	benchEvents(b, func(ev *event.Event) bool { return ev.HookEvent == "PreToolUse" },
+		func(e *Engine, ev *event.Event) { e.Decide(ev) })
+}
+
+// benchEvents runs op on the corpus events keep selects, round-robin, and
+// reports CPU time per operation.
+func benchEvents(b *testing.B, keep func(*event.Event) bool, op func(*Engine, *event.Event)) {
 	var evs []*event.Event
 	for _, ev := range corpusEvents(b) {
-		if ev.HookEvent == "PreToolUse" {
+		if keep(ev) {
 			evs = append(evs, ev)
 		}
 	}
@@ -94,7 +79,7 @@ func BenchmarkDecide(b *testing.B) {
 	cpu := processCPU()
 	i := 0
 	for b.Loop() {
-		eng.Decide(evs[i%len(evs)])
+		op(eng, evs[i%len(evs)])
 		i++
 	}
 	reportCPU(b, cpu)

@@ -311,10 +311,11 @@ func (f *facts) sanctioned(p string) bool {
 	if f.project == "" {
 		return false
 	}
-	name := path.Base(f.project)
-	for _, dir := range []string{"~/.config/", "~/.local/share/", "~/.local/state/", "~/.cache/", "~/Library/Application Support/", "~/Library/Caches/"} {
+	name := squash(path.Base(f.project))
+	for _, dir := range []string{"~/.config/", "~/.local/share/", "~/.local/state/", "~/.cache/", "~/Library/Application Support/", "~/Library/Caches/", "~/Library/Preferences/", "~/Library/Logs/"} {
 		if rest, ok := strings.CutPrefix(p, dir); ok {
-			if first, _, _ := strings.Cut(rest, "/"); strings.EqualFold(first, name) || strings.EqualFold(strings.TrimPrefix(first, "."), name) {
+			// desktop-sync's data may live in DesktopSync, desktop_sync ...
+			if first, _, _ := strings.Cut(rest, "/"); name != "" && squash(first) == name {
 				return true
 			}
 		}
@@ -331,4 +332,16 @@ func (f *facts) sanctioned(p string) bool {
 		}
 	}
 	return false
+}
+
+// squash lower-cases a name and keeps only its letters and digits, so
+// "desktop-sync", "DesktopSync" and ".desktop_sync" compare equal.
+func squash(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

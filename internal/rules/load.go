@@ -616,6 +616,13 @@ func (l *loader) derivedSpec(v *yaml.Node, field string) *derivedSpec {
 	return d
 }
 
+// flagConds are the conditions written as "key: true".
+var flagConds = map[string]cond{
+	"downloads_and_runs":   fetchRunCond{},
+	"host_named_by_user":   userHostCond{},
+	"drops_only_throwaway": throwawayDropCond{},
+}
+
 // scalarFields maps a condition key to the event field it matches.
 var scalarFields = map[string]string{"tool": "tool_name", "event_type": "event_type", "hook_event": "hook_event",
 	"permission_mode": "permission_mode", "agent_type": "agent_type"}
@@ -700,21 +707,13 @@ func (l *loader) cond(n *yaml.Node, field string) cond {
 			if re := l.regex(v, field+".assign"); re != nil {
 				add(&assignCond{re: re})
 			}
-		case "downloads_and_runs":
-			if l.boolean(v, field+".downloads_and_runs") {
-				add(fetchRunCond{})
+		case "downloads_and_runs", "host_named_by_user", "drops_only_throwaway":
+			if l.boolean(v, field+"."+k) {
+				add(flagConds[k])
 			}
 		case "user_said":
 			if re := l.regex(v, field+".user_said"); re != nil {
 				add(&userSaidCond{re: re})
-			}
-		case "host_named_by_user":
-			if l.boolean(v, field+".host_named_by_user") {
-				add(userHostCond{})
-			}
-		case "drops_only_throwaway":
-			if l.boolean(v, field+".drops_only_throwaway") {
-				add(throwawayDropCond{})
 			}
 		case "content":
 			add(l.contentCond(v, field+".content"))

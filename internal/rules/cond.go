@@ -656,18 +656,25 @@ var globalOptsWithValue = map[string]map[string]bool{
 // subcommand is p's first argument that is neither an option nor a
 // global option's value.
 func subcommand(p *prog) string {
-	skip := globalOptsWithValue[p.name]
-	for i := 0; i < len(p.args); i++ {
-		a := p.args[i]
-		if strings.HasPrefix(a, "-") {
-			if skip[a] {
+	if i := subcommandAt(p.name, p.args); i >= 0 {
+		return p.args[i]
+	}
+	return ""
+}
+
+// subcommandAt is the index of name's subcommand in args, or -1.
+func subcommandAt(name string, args []string) int {
+	skip := globalOptsWithValue[name]
+	for i := 0; i < len(args); i++ {
+		if strings.HasPrefix(args[i], "-") {
+			if skip[args[i]] {
 				i++
 			}
 			continue
 		}
-		return a
+		return i
 	}
-	return ""
+	return -1
 }
 
 // userSaidCond: a prompt of the session (the user's own words, never tool

@@ -635,11 +635,8 @@ func trSet(s string) []rune {
 // gitShellValue returns the shell command a "git config KEY VALUE" stores
 // for git to run later: a "!" alias or a command-valued key.
 func gitShellValue(args []string) string {
-	i := 0
-	for i < len(args) && strings.HasPrefix(args[i], "-") {
-		i++
-	}
-	if i >= len(args) || args[i] != "config" {
+	i := subcommandAt("git", args)
+	if i < 0 || args[i] != "config" {
 		return ""
 	}
 	var rest []string

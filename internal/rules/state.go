@@ -308,11 +308,8 @@ func runnerTargets(p *prog) []string {
 		// Hooks git runs for a subcommand, wherever core.hooksPath points:
 		// a file written in this session under that name in a hooks
 		// folder counts as run.
-		for _, a := range args {
-			if !strings.HasPrefix(a, "-") {
-				out = append(out, gitHooksRun[a]...)
-				break
-			}
+		if i := subcommandAt(name, args); i >= 0 {
+			out = gitHooksRun[args[i]]
 		}
 		return out
 	case "make", "gmake":

@@ -315,6 +315,9 @@ func (e *Engine) userPaths(f *facts) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.sessions.get(ev.SessionID, ts)
+	if s.distrust {
+		return
+	}
 	if ev.EventType == event.TypeUserPrompt {
 		for _, p := range promptPaths(ev.Action.Prompt, f.cwd) {
 			if len(s.named) < maxUserPaths && !slices.Contains(s.named, p) {
@@ -676,6 +679,14 @@ func (e *Engine) stateful(f *facts, hits []hit) []hit {
 	}
 	if ev.Action.FilePath != "" && f.toolAccess == "write" {
 		s.noteWrite(f.toolPath, ev.ID, f.content)
+	}
+	// An agent caught blinding the monitor (or forging events into it)
+	// loses the benefit of the doubt: what the session's prompts seem to
+	// ask for is no longer trusted, since they may be forged.
+	for _, h := range append(hits, extra...) {
+		if h.rule.Category == "defense_evasion" && h.rule.Severity >= High {
+			s.distrust = true
+		}
 	}
 	return extra
 }

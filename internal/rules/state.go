@@ -76,6 +76,7 @@ type session struct {
 	createdDBs   []string // databases created by the session's commands
 	hosts        []string // hosts the user's prompts named (see promptHosts)
 	prompts      []string // the user's prompts, newest last (maxPrompts, each capped)
+	distrust     bool     // a HIGH defense_evasion hit: prompts and named paths are ignored
 }
 
 func (s *session) notePre(id string) {

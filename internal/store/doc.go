@@ -26,7 +26,7 @@
 //	project, session_id, tool_name, event_type, hook_event, host, user, agent_id  TEXT ('' when absent)
 //	outside_scope, sensitive, redacted  INTEGER 0/1 (security_flags)
 //	decision      TEXT                 decision.action of PreToolUse events, '' if none
-//	data          BLOB                 the event's JSON line, zstd-compressed against
+//	data          BLOB                 the event's JSON line, S2-compressed against
 //	                                   the dictionary in dicts (see codec.go); Row.JSON
 //	                                   gives back the original bytes
 //	prev_hash     BLOB                 hash of the previous row (or of the anchor)
@@ -50,7 +50,8 @@
 // A text query with a limit runs in seq windows from the end it starts at
 // (query.go), so a common term stops early and a rare one costs one pass.
 //
-// dicts: the zstd dictionaries the data column is compressed against.
+// dicts: the dictionaries the data column is compressed against (S2; zstd
+// for rows written before S2).
 //
 // chain: one row with the head of the hash chain (seq, hash), the retention
 // anchor (seq and hash of the last row deleted by retention, so the chain

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -41,36 +40,21 @@ var ErrInvalidRecord = errors.New("invalid record")
 type Batch struct {
 	recs   []Record
 	stored [][]byte // what goes into events.data, per record
-	// text holds the search text of every record; spans[i] is record i's
-	// text and its side values (sides[side0:side1]).
-	text  bytes.Buffer
-	spans []textSpan
-	sides [][]byte
 }
-
-type textSpan struct{ start, end, side0, side1 int }
 
 // Records returns the batch's records; after AppendBatch each has its Seq.
 func (b *Batch) Records() []Record { return b.recs }
 
-// Prepare validates, compresses and indexes recs for AppendBatch. It
-// keeps recs (AppendBatch sets their Seq) and is safe to call concurrently
-// with any other Store method.
+// Prepare validates and compresses recs for AppendBatch. It keeps recs
+// (AppendBatch sets their Seq) and is safe to call concurrently with any
+// other Store method.
 func (s *Store) Prepare(recs []Record) (*Batch, error) {
 	for i, r := range recs {
 		if r.Event == nil || r.Event.ID == "" || len(r.JSON) == 0 {
 			return nil, fmt.Errorf("append record %d: %w: needs an event with an id and its JSON", i, ErrInvalidRecord)
 		}
 	}
-	b := &Batch{recs: recs, stored: s.codec.encodeAll(recs), spans: make([]textSpan, len(recs))}
-	addSide := func(v []byte) { b.sides = append(b.sides, v) }
-	for i := range recs {
-		sp := textSpan{start: b.text.Len(), side0: len(b.sides)}
-		s.searchText(&b.text, recs[i].JSON, addSide)
-		sp.end, sp.side1 = b.text.Len(), len(b.sides)
-		b.spans[i] = sp
-	}
-	return b, nil
+	return &Batch{recs: recs, stored: s.codec.encodeAll(recs)}, nil
 }
 
 // Append stores recs and cps in one transaction and returns how many events
@@ -93,14 +77,14 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 func (s *Store) AppendBatch(ctx context.Context, b *Batch, cps ...Checkpoint) (int, error) {
 	recs := b.recs
 	inserted := 0
+	var head0 int64
+	sealed := false // a block of the text index was completed
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		a := appender{s: s, tx: tx, b: b}
 		if err := tx.QueryRowContext(ctx, `SELECT head_seq, head_hash FROM chain WHERE id = 1`).Scan(&a.headSeq, &a.headHash); err != nil {
 			return fmt.Errorf("read chain head: %w", err)
 		}
-		if s.sideSeen == nil || len(s.sideSeen) > maxSideSeen {
-			s.sideSeen = make(map[string]struct{})
-		}
+		head0 = a.headSeq
 		for i := range recs {
 			recs[i].Seq = 0
 		}
@@ -123,22 +107,7 @@ func (s *Store) AppendBatch(ctx context.Context, b *Batch, cps ...Checkpoint) (i
 		if err := a.ui.write(ctx, tx); err != nil {
 			return err
 		}
-		if err := insertFTS(ctx, tx, a.ftsRows, b.text.Bytes()); err != nil {
-			return err
-		}
-		for _, v := range a.newSide {
-			var id int64
-			err := tx.QueryRowContext(ctx, `INSERT INTO fts_sides(value) VALUES (?) ON CONFLICT(value) DO NOTHING RETURNING id`, v).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // stored before
-			}
-			if err != nil {
-				return fmt.Errorf("store side value: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO fts_sides_idx(rowid, value) VALUES (?, ?)`, id, string(v)); err != nil {
-				return fmt.Errorf("index side value: %w", err)
-			}
-		}
+		sealed = a.headSeq>>s.textShift > head0>>s.textShift
 		if a.inserted > 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE chain SET head_seq = ?, head_hash = ?,
 				events = events + ?, hook_errors = hook_errors + ? WHERE id = 1`,
@@ -150,8 +119,10 @@ func (s *Store) AppendBatch(ctx context.Context, b *Batch, cps ...Checkpoint) (i
 		return writeCheckpoints(ctx, tx, cps)
 	})
 	if err != nil {
-		s.forgetSide()
 		return 0, fmt.Errorf("append %d events: %w", len(recs), err)
+	}
+	if inserted > 0 && sealed {
+		s.wakeIndexer()
 	}
 	return inserted, nil
 }
@@ -178,11 +149,6 @@ type appender struct {
 	args       []any     // bound parameters of one statement
 	full       *sql.Stmt // the prepared insertChunk-row statement
 	one        *sql.Stmt // the prepared one-row statement
-	// The index rows are written after the events, many per statement:
-	// FTS5 flushes its pending terms at every statement that writes it,
-	// so one statement per event would cost a segment flush each.
-	ftsRows []ftsRow
-	newSide [][]byte
 	// ui holds the batch's additions to the UI summaries (summary.go).
 	ui summaries
 }
@@ -202,13 +168,7 @@ func (a *appender) rowArgs(args []any, r *Record, stored []byte, seq int64, prev
 
 // accepted records row i of the batch as stored.
 func (a *appender) accepted(i int, seq int64, hash []byte) {
-	r, sp := &a.b.recs[i], a.b.spans[i]
-	if sp.end > sp.start {
-		a.ftsRows = append(a.ftsRows, ftsRow{seq, sp.start, sp.end})
-	}
-	for _, v := range a.b.sides[sp.side0:sp.side1] {
-		a.addSide(v)
-	}
+	r := &a.b.recs[i]
 	if r.Event.EventType == event.TypeHookError {
 		a.hookErrors++
 	}
@@ -216,13 +176,6 @@ func (a *appender) accepted(i int, seq int64, hash []byte) {
 	a.headSeq, a.headHash = seq, hash
 	r.Seq = seq
 	a.inserted++
-}
-
-func (a *appender) addSide(v []byte) {
-	if _, ok := a.s.sideSeen[string(v)]; !ok {
-		a.s.sideSeen[string(v)] = struct{}{}
-		a.newSide = append(a.newSide, v)
-	}
 }
 
 // insertChunk inserts rows [from, to) of the batch with one statement,
@@ -300,45 +253,6 @@ func (a *appender) insertEach(ctx context.Context, from, to int) error {
 			continue // duplicate id
 		}
 		a.accepted(from+i, seq, h)
-	}
-	return nil
-}
-
-// maxSideSeen bounds the cache of side values already stored.
-const maxSideSeen = 50000
-
-func (s *Store) forgetSide() {
-	s.wmu.Lock()
-	s.sideSeen = nil
-	s.wmu.Unlock()
-}
-
-// ftsRow is one event's index text: text[start:end] of the batch buffer.
-type ftsRow struct {
-	seq        int64
-	start, end int
-}
-
-// ftsChunk is how many index rows one INSERT writes.
-const ftsChunk = 4096
-
-func insertFTS(ctx context.Context, tx *sql.Tx, rows []ftsRow, text []byte) error {
-	for len(rows) > 0 {
-		n := min(len(rows), ftsChunk)
-		var q strings.Builder
-		q.WriteString("INSERT INTO events_fts(rowid, text) VALUES ")
-		args := make([]any, 0, 2*n)
-		for i, r := range rows[:n] {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(?,?)")
-			args = append(args, r.seq, text[r.start:r.end])
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("index events: %w", err)
-		}
-		rows = rows[n:]
 	}
 	return nil
 }

@@ -131,8 +131,17 @@ func (c *codec) encode(dst, line []byte) []byte {
 // during ingest.)
 func (c *codec) encodeAll(recs []Record) [][]byte {
 	out := make([][]byte, len(recs))
+	// One buffer for the batch instead of one allocation per line: each
+	// value is a capacity-capped slice of it.
+	size := 0
 	for i := range recs {
-		out[i] = c.encode(nil, recs[i].JSON)
+		size += 1 + s2.MaxEncodedLen(len(recs[i].JSON))
+	}
+	buf := make([]byte, 0, size)
+	for i := range recs {
+		at := len(buf)
+		buf = c.encode(buf, recs[i].JSON)
+		out[i] = buf[at:len(buf):len(buf)]
 	}
 	return out
 }

@@ -138,11 +138,14 @@ var ErrBadFilter = errors.New("bad filter")
 type plan struct {
 	where []string
 	args  []any
-	fts   string   // MATCH expression, "" for none
 	terms []string // `|=` terms the index may serve, before the side-value check
-	// ftsRange bounds the index lookup to ftsRange[0] < rowid < ftsRange[1]
-	// (windowed search; zero: unbounded).
-	ftsRange [2]int64
+	// grams are the trigrams the text index is asked for (none: no index
+	// use), text how far it reached when the plan was made.
+	grams []uint32
+	text  textState
+	// cands, when set, restricts the statement to these seqs (a JSON array:
+	// the text index's candidates of one window).
+	cands string
 	// residual predicates, checked on each candidate row
 	labels []compiledLabel
 	lines  []compiledLine

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -141,6 +142,13 @@ func (s *Store) Get(ctx context.Context, id string) (Row, error) {
 // prepare compiles f and decides which text terms the index serves.
 func (s *Store) prepare(ctx context.Context, f Filter) (*plan, error) {
 	p, err := s.compile(f)
+	if err != nil || len(p.terms) == 0 {
+		return p, err
+	}
+	// How far the index reaches is read before the side values: every
+	// block below it was committed with its side values, so the check
+	// below sees all of them (a block indexed later is not used).
+	st, err := s.readTextState(ctx, s.rdb)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +163,7 @@ func (s *Store) prepare(ctx context.Context, f Filter) (*plan, error) {
 		}
 	}
 	if len(use) > 0 {
-		p.fts = ftsQuery(use)
+		p.grams, p.text = termGrams(use), st
 	}
 	return p, nil
 }
@@ -185,24 +193,25 @@ func (s *Store) scan(ctx context.Context, f Filter, fn func(*Row) bool) error {
 	return s.scanPlan(ctx, p, f, fn)
 }
 
-// ftsWindow is the first seq window of a windowed text search; each next
-// window is twice as wide.
+// ftsWindow is the first seq window of a text search that uses the index;
+// each next window is twice as wide.
 const ftsWindow = 1 << 14
 
 func (s *Store) scanPlan(ctx context.Context, p *plan, f Filter, fn func(*Row) bool) error {
-	if p.fts != "" && f.Limit > 0 {
-		return s.scanWindows(ctx, p, f, fn)
+	if len(p.grams) > 0 {
+		return s.scanText(ctx, p, f, fn)
 	}
 	return s.scanRange(ctx, p, f, fn, 0, 0)
 }
 
-// scanWindows runs a text search with a limit in seq windows, starting at
-// the end the order starts from. Each window joins only the index entries
-// of its own seq range, so a common term (many index hits) stops after the
-// first window or two instead of materialising every hit, and a rare term
-// costs about as much as one full pass: the windows double in size.
-func (s *Store) scanWindows(ctx context.Context, p *plan, f Filter, fn func(*Row) bool) error {
-	var lo, hi int64 // the seq range still to search: lo < seq < hi
+// scanText runs a plan that uses the text index. The seqs the index
+// covers are searched in windows of whole blocks from the end the order
+// starts at, each window asking the index for its candidates, so a common
+// term stops after the first window or two and a rare one costs about one
+// pass (the windows double in size); the seqs past the index (the open
+// block, blocks not indexed yet) are scanned without it.
+func (s *Store) scanText(ctx context.Context, p *plan, f Filter, fn func(*Row) bool) error {
+	var lo, hi int64 // the seq range to search: lo < seq < hi
 	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce((SELECT min(seq) FROM events), 1) - 1,
 		coalesce((SELECT max(seq) FROM events), 0) + 1`).Scan(&lo, &hi); err != nil {
 		return err
@@ -218,20 +227,61 @@ func (s *Store) scanWindows(ctx context.Context, p *plan, f Filter, fn func(*Row
 		}
 		return !stop
 	}
-	for w := s.ftsWindow; lo+1 < hi && !stop; w *= 2 {
-		// The window is (wlo, whi) exclusive.
-		wlo, whi := max(lo, hi-1-w), hi
-		if f.Order == OldestFirst {
-			wlo, whi = lo, min(hi, lo+1+w)
+	plain := *p
+	plain.grams = nil
+	through := p.text.indexedThrough()
+	tail := func() error { // seqs past the index
+		if tlo := max(lo, through); tlo+1 < hi && !stop {
+			return s.scanRange(ctx, &plain, f, each, tlo, hi)
 		}
-		if err := s.scanRange(ctx, p, f, each, wlo, whi); err != nil {
+		return nil
+	}
+	if f.Order != OldestFirst {
+		if err := tail(); err != nil {
 			return err
 		}
-		if f.Order == OldestFirst {
-			lo = whi - 1
-		} else {
-			hi = wlo + 1
+	}
+	shift := p.text.shift
+	if ihi := min(hi-1, through); lo+1 <= ihi { // indexed seqs lo+1 … ihi
+		first, last := lo>>shift, (ihi-1)>>shift // their blocks
+		n := max(1, s.ftsWindow>>shift)
+		for !stop && first <= last {
+			b0, b1 := max(first, last-n+1), last
+			if f.Order == OldestFirst {
+				b0, b1 = first, min(last, first+n-1)
+			}
+			cands, err := s.textCandidates(ctx, p.text, p.grams, b0, b1)
+			if err != nil {
+				return err
+			}
+			var js strings.Builder
+			js.WriteByte('[')
+			for _, c := range cands {
+				if c > lo && c <= ihi {
+					if js.Len() > 1 {
+						js.WriteByte(',')
+					}
+					js.WriteString(strconv.FormatInt(c, 10))
+				}
+			}
+			if js.Len() > 1 {
+				js.WriteByte(']')
+				w := plain
+				w.cands = js.String()
+				if err := s.scanRange(ctx, &w, f, each, 0, 0); err != nil {
+					return err
+				}
+			}
+			if f.Order == OldestFirst {
+				first = b1 + 1
+			} else {
+				last = b0 - 1
+			}
+			n *= 2
 		}
+	}
+	if f.Order == OldestFirst {
+		return tail()
 	}
 	return nil
 }
@@ -242,7 +292,6 @@ func (s *Store) scanRange(ctx context.Context, p *plan, f Filter, fn func(*Row) 
 		w := *p
 		w.where = append(w.where[:len(w.where):len(w.where)], "seq > ? AND seq < ?")
 		w.args = append(w.args[:len(w.args):len(w.args)], wlo, whi)
-		w.ftsRange = [2]int64{wlo, whi}
 		p = &w
 	}
 	q, args := p.selectSQL(rowColumns, f, true)
@@ -275,14 +324,9 @@ func (p *plan) selectSQL(cols string, f Filter, ordered bool) (string, []any) {
 	b.WriteString(cols)
 	b.WriteString(" FROM events")
 	where := p.where
-	if p.fts != "" {
-		if p.ftsRange[1] > 0 {
-			where = append(where[:len(where):len(where)], "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid > ? AND rowid < ?)")
-			args = append(args, p.fts, p.ftsRange[0], p.ftsRange[1])
-		} else {
-			where = append(where[:len(where):len(where)], "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
-			args = append(args, p.fts)
-		}
+	if p.cands != "" {
+		where = append(where[:len(where):len(where)], "seq IN (SELECT value FROM json_each(?))")
+		args = append(args, p.cands)
 	}
 	if len(where) > 0 {
 		b.WriteString(" WHERE ")

@@ -166,6 +166,7 @@ func TestTextPrefilterExact(t *testing.T) {
 	}
 	recs := g.records(nrec)
 	mustAppend(t, s, recs)
+	indexText(t, s, len(recs))
 	rng := rand.New(rand.NewPCG(3, 4))
 	var terms []string
 	for len(terms) < nterms {
@@ -240,11 +241,28 @@ func TestTextPrefilterExact(t *testing.T) {
 	}
 }
 
+// indexText indexes every sealed block of a store holding n events (seqs
+// 1 … n) and checks the index reaches the open block.
+func indexText(t testing.TB, s *Store, n int) {
+	t.Helper()
+	if _, err := s.BuildTextIndex(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.readTextState(context.Background(), s.rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(n) >> st.shift; st.next != want {
+		t.Fatalf("text index reaches block %d, want %d (%d events, blocks of %d)", st.next, want, n, 1<<st.shift)
+	}
+}
+
 func FuzzTextPrefilter(f *testing.F) {
 	s, _ := openTest(f)
 	g := newGenerator(f, t0, time.Second)
 	recs := g.records(400)
 	mustAppend(f, s, recs)
+	indexText(f, s, len(recs))
 	for _, seed := range []string{"curl", "npm", "/home", "sh\"", "a\\b", "ööö", "Read", "true", "abc"} {
 		f.Add(seed)
 	}

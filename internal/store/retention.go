@@ -109,7 +109,14 @@ func (s *Store) deleteThrough(ctx context.Context, upto int64) (int, error) {
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE seq <= ? AND event_type = 'hook_error'`, last).Scan(&hookErrors); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid IN (SELECT seq FROM events WHERE seq <= ?)`, last); err != nil {
+			// The text index of every block now wholly deleted goes too; a
+			// block cut in two keeps its rows until its last event goes
+			// (postings of deleted seqs match no row).
+			full := last >> s.textShift
+			if _, err := tx.ExecContext(ctx, `DELETE FROM text_grams WHERE id < ?`, full<<partBits); err != nil {
+				return fmt.Errorf("delete from index: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM text_blocks WHERE blk < ?`, full); err != nil {
 				return fmt.Errorf("delete from index: %w", err)
 			}
 			res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq <= ?`, last)

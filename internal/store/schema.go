@@ -30,6 +30,7 @@ func migrations() []migration {
 		{"0320_ui_alert_rollup", schemaUIAlertRollup}, // overview.go
 		{"0330_ui_alert_counts", schemaUIAlertCounts}, // overview.go: again, idempotent
 		{"0400_ui_batched", schemaUIBatched},          // summary.go: Append maintains the summaries
+		{"0500_text_blocks", schemaTextBlocks},        // textindex.go: block trigram index replaces events_fts
 	}
 }
 

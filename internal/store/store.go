@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -35,6 +36,13 @@ type Options struct {
 	CacheKiB int
 	// BusyTimeout is how long a connection waits for a lock (default 5s).
 	BusyTimeout time.Duration
+	// Log receives what background work (the text indexer) cannot return
+	// (default: discarded).
+	Log *slog.Logger
+
+	// textBlockShift sets the text index's block size (2^shift seqs) of a
+	// store created now: tests use small blocks. 0: defaultBlockShift.
+	textBlockShift uint
 }
 
 func (o Options) withDefaults() Options {
@@ -50,6 +58,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = 5 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
@@ -70,6 +81,12 @@ type Store struct {
 	// by wmu; reset whenever a write fails, so it never claims a value
 	// that a rolled-back transaction did not store).
 	sideSeen map[string]struct{}
+	// textShift is the text index's block size (textindex.go), fixed when
+	// the store is created; imu serialises BuildTextIndex; ix is the
+	// background indexer (writable stores only).
+	textShift uint
+	imu       sync.Mutex
+	ix        *indexer
 	// ftsWindow is the first window of a windowed text search (ftsWindow
 	// in query.go; tests make it small).
 	ftsWindow int64
@@ -132,6 +149,21 @@ func Open(path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if s.wdb != nil && opts.textBlockShift > 0 {
+		if _, err := s.wdb.ExecContext(ctx, `UPDATE text_state SET shift = ? WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM events)`, opts.textBlockShift); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+	}
+	st, err := s.readTextState(ctx, s.rdb)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s.textShift = st.shift
+	if s.wdb != nil {
+		s.startIndexer()
+	}
 	return s, nil
 }
 
@@ -175,6 +207,7 @@ func (s *Store) Path() string { return s.path }
 // last connection closes.
 func (s *Store) Close() error {
 	var errs []error
+	s.stopIndexer()
 	s.codec.close()
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())

@@ -18,7 +18,9 @@ import (
 func openTest(t testing.TB) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "vigil.db")
-	s, err := Open(path, Options{})
+	// Text index blocks of 16 seqs, so a few hundred test events make many
+	// indexed blocks and an open one.
+	s, err := Open(path, Options{textBlockShift: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,605 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The text index: trigram postings per block of seqs, built off the write
+// path.
+//
+// Events are grouped into blocks of 2^shift consecutive seqs (4,096 by
+// default; block k holds seqs k·2^shift+1 … (k+1)·2^shift). Once a block is
+// sealed — the chain head has passed its last seq — a background indexer
+// reads its rows back, extracts each event's search text (searchText: the
+// same tokens the old FTS5 table indexed) and writes, for every byte
+// trigram of that text, the block offsets of the events holding it. The
+// trigrams of a block are spread over up to 1,024 rows of text_grams by a
+// hash of the trigram (id = block << 10 | part), each row a sorted list of
+// trigram → posting (delta varints, or a bitmap when that is smaller).
+//
+// Why not FTS5, as before: it indexed every event inside the ingest
+// transaction, and its tokenising, hashing and segment merges were half of
+// the single SQLite writer's time (~17 µs of ~35 µs per realistic event);
+// the writer is what bounds ingest. The indexer does the same job in Go on
+// its own goroutine, per block instead of per event, and commits ~1,000
+// rows per 4,096 events.
+//
+// A query for `|= term` (search.go decides which terms may use the index)
+// takes the term's trigrams, reads for every block of a seq window the
+// part rows that hold them, ANDs the postings as bitmaps and re-checks each
+// candidate row on its line. Seqs past the last indexed block (the open
+// block, and any block the indexer has not reached yet) are scanned and
+// checked without the index, so an answer never depends on how far the
+// indexer has got: it is always what a plain substring scan gives.
+//
+// The trigrams are of raw bytes, case-sensitive, like the `|=` and regex
+// literal matches they pre-filter, and never cross a token boundary (the
+// '\n' between tokens of the search text).
+
+const (
+	// defaultBlockShift gives blocks of 4,096 seqs.
+	defaultBlockShift = 12
+	// partBits: a block's trigrams are spread over 1 << partBits rows.
+	partBits = 10
+)
+
+const schemaTextBlocks = `
+DROP TABLE events_fts;
+CREATE TABLE text_grams (
+	id   INTEGER PRIMARY KEY,
+	data BLOB NOT NULL
+);
+CREATE TABLE text_blocks (
+	blk    INTEGER PRIMARY KEY,
+	events INTEGER NOT NULL,
+	grams  INTEGER NOT NULL,
+	bytes  INTEGER NOT NULL
+);
+CREATE TABLE text_state (
+	id       INTEGER PRIMARY KEY CHECK (id = 1),
+	shift    INTEGER NOT NULL,
+	next_blk INTEGER NOT NULL
+);
+INSERT INTO text_state VALUES (1, 12, 0);
+`
+
+// textState is how far the index reaches: every block below next is
+// indexed (or gone to retention); seqs above next << shift are not.
+type textState struct {
+	shift uint
+	next  int64
+}
+
+// indexedThrough is the last seq the index covers.
+func (t textState) indexedThrough() int64 { return t.next << t.shift }
+
+func (s *Store) readTextState(ctx context.Context, db interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (textState, error) {
+	var t textState
+	if err := db.QueryRowContext(ctx, `SELECT shift, next_blk FROM text_state WHERE id = 1`).Scan(&t.shift, &t.next); err != nil {
+		return t, fmt.Errorf("read text index state: %w", err)
+	}
+	return t, nil
+}
+
+func gramOf(a, b, c byte) uint32 { return uint32(a)<<16 | uint32(b)<<8 | uint32(c) }
+
+// gramPart spreads trigrams over the rows of a block (Fibonacci hashing).
+func gramPart(g uint32) int64 { return int64((g * 0x9E3779B1) >> (32 - partBits)) }
+
+// termGrams returns the trigrams of the terms to look up: for each term up
+// to maxTrigrams of them, spread over it (any subset of a term's trigrams
+// is exact; a few well-spread ones already make the candidates few).
+func termGrams(terms []string) []uint32 {
+	var out []uint32
+	for _, t := range terms {
+		n := len(t) - 2
+		if n <= 0 {
+			continue
+		}
+		step := max(1, (n+maxTrigrams-1)/maxTrigrams)
+		for i := 0; i < n; i += step {
+			out = append(out, gramOf(t[i], t[i+1], t[i+2]))
+		}
+		out = append(out, gramOf(t[n-1], t[n], t[n+1]))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// blockBuilder turns the search text of a block's events into part rows.
+type blockBuilder struct {
+	shift uint
+	keys  []uint64 // gram << 32 | offset, one per trigram occurrence
+	text  bytes.Buffer
+	sides map[string]struct{}
+	n     int // events added
+}
+
+// add records the trigrams of one event's line at offset off.
+func (bb *blockBuilder) add(s *Store, off int, line []byte) {
+	bb.text.Reset()
+	s.searchText(&bb.text, line, func(v []byte) { bb.sides[string(v)] = struct{}{} })
+	t := bb.text.Bytes()
+	for len(t) > 0 {
+		tok := t
+		if i := bytes.IndexByte(t, '\n'); i >= 0 {
+			tok, t = t[:i], t[i+1:]
+		} else {
+			t = nil
+		}
+		for i := 0; i+3 <= len(tok); i++ {
+			bb.keys = append(bb.keys, uint64(gramOf(tok[i], tok[i+1], tok[i+2]))<<32|uint64(off))
+		}
+	}
+	bb.n++
+}
+
+// gramRow is one part row of a block.
+type gramRow struct {
+	id   int64
+	data []byte
+}
+
+// rows encodes the block's part rows, and counts its distinct trigrams.
+func (bb *blockBuilder) rows(blk int64) ([]gramRow, int) {
+	// Bucket the occurrences by part (a counting sort), then sort each
+	// bucket: gram-major, offsets ascending.
+	var count [1 << partBits]int
+	for _, k := range bb.keys {
+		count[gramPart(uint32(k>>32))]++
+	}
+	var start [1<<partBits + 1]int
+	for p := range count {
+		start[p+1] = start[p] + count[p]
+	}
+	sorted := make([]uint64, len(bb.keys))
+	fill := start
+	for _, k := range bb.keys {
+		p := gramPart(uint32(k >> 32))
+		sorted[fill[p]] = k
+		fill[p]++
+	}
+	bitmapBytes := (1 << bb.shift) / 8
+	var out []gramRow
+	grams := 0
+	var offs []uint32
+	var post []byte
+	for p := range count {
+		keys := sorted[start[p]:start[p+1]]
+		if len(keys) == 0 {
+			continue
+		}
+		slices.Sort(keys)
+		keys = slices.Compact(keys) // one occurrence per event
+		var data []byte
+		ngrams := 0
+		prev := uint32(0)
+		for i := 0; i < len(keys); {
+			g := uint32(keys[i] >> 32)
+			offs = offs[:0]
+			for ; i < len(keys) && uint32(keys[i]>>32) == g; i++ {
+				offs = append(offs, uint32(keys[i]))
+			}
+			post = encodePosting(post[:0], offs, bitmapBytes)
+			data = binary.AppendUvarint(data, uint64(g-prev))
+			data = append(data, post...)
+			prev = g
+			ngrams++
+		}
+		row := binary.AppendUvarint(make([]byte, 0, len(data)+3), uint64(ngrams))
+		out = append(out, gramRow{id: blk<<partBits | int64(p), data: append(row, data...)})
+		grams += ngrams
+	}
+	return out, grams
+}
+
+// encodePosting appends a posting: uvarint(len << 1 | bitmap) and then
+// either the offsets as delta varints or a bitmap of the block, whichever
+// is smaller.
+func encodePosting(dst []byte, offs []uint32, bitmapBytes int) []byte {
+	var list []byte
+	prev := uint32(0)
+	for i, o := range offs {
+		if i == 0 {
+			list = binary.AppendUvarint(list, uint64(o))
+		} else {
+			list = binary.AppendUvarint(list, uint64(o-prev))
+		}
+		prev = o
+		if len(list) > bitmapBytes {
+			break
+		}
+	}
+	if len(list) <= bitmapBytes {
+		dst = binary.AppendUvarint(dst, uint64(len(list))<<1)
+		return append(dst, list...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(bitmapBytes)<<1|1)
+	at := len(dst)
+	dst = append(dst, make([]byte, bitmapBytes)...)
+	for _, o := range offs {
+		dst[at+int(o>>3)] |= 1 << (o & 7)
+	}
+	return dst
+}
+
+// errCorruptGrams reports a text_grams row that does not parse.
+var errCorruptGrams = errors.New("corrupt text index row")
+
+// postingOf finds gram g in a part row and ANDs its posting into bm (one
+// bit per block offset). It reports false, leaving bm alone, when the row
+// has no such gram.
+func postingOf(data []byte, g uint32, bm []uint64) (bool, error) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 {
+		return false, errCorruptGrams
+	}
+	data = data[k:]
+	cur := uint32(0)
+	for range n {
+		d, k := binary.Uvarint(data)
+		if k <= 0 {
+			return false, errCorruptGrams
+		}
+		data = data[k:]
+		cur += uint32(d)
+		h, k := binary.Uvarint(data)
+		if k <= 0 || uint64(len(data)-k) < h>>1 {
+			return false, errCorruptGrams
+		}
+		post := data[k : k+int(h>>1)]
+		data = data[k+int(h>>1):]
+		if cur < g {
+			continue
+		}
+		if cur > g {
+			return false, nil
+		}
+		var got [64]uint64
+		mine := got[:0]
+		if len(bm) > len(got) {
+			mine = make([]uint64, 0, len(bm))
+		}
+		mine = mine[:len(bm)]
+		if h&1 == 1 {
+			for i, b := range post {
+				if i/8 < len(mine) {
+					mine[i/8] |= uint64(b) << (8 * (i % 8))
+				}
+			}
+		} else {
+			o := uint64(0)
+			for i := 0; len(post) > 0; i++ {
+				d, k := binary.Uvarint(post)
+				if k <= 0 {
+					return false, errCorruptGrams
+				}
+				post = post[k:]
+				if i == 0 {
+					o = d
+				} else {
+					o += d
+				}
+				if o/64 < uint64(len(mine)) {
+					mine[o/64] |= 1 << (o % 64)
+				}
+			}
+		}
+		for i := range bm {
+			bm[i] &= mine[i]
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// textCandidates returns, ascending, the seqs in blocks b0 … b1 whose
+// search text holds every gram.
+func (s *Store) textCandidates(ctx context.Context, st textState, grams []uint32, b0, b1 int64) ([]int64, error) {
+	if b1 < b0 || len(grams) == 0 {
+		return nil, nil
+	}
+	parts := make([]int64, 0, len(grams))
+	for _, g := range grams {
+		parts = append(parts, gramPart(g))
+	}
+	slices.Sort(parts)
+	parts = slices.Compact(parts)
+	var ids strings.Builder
+	ids.WriteByte('[')
+	for b := b0; b <= b1; b++ {
+		for _, p := range parts {
+			if ids.Len() > 1 {
+				ids.WriteByte(',')
+			}
+			ids.WriteString(strconv.FormatInt(b<<partBits|p, 10))
+		}
+	}
+	ids.WriteByte(']')
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, data FROM text_grams WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`, ids.String())
+	if err != nil {
+		return nil, fmt.Errorf("read text index: %w", err)
+	}
+	defer rows.Close()
+	type blockRows map[int64][]byte // part → data
+	found := map[int64]blockRows{}
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, fmt.Errorf("read text index: %w", err)
+		}
+		b := id >> partBits
+		if found[b] == nil {
+			found[b] = blockRows{}
+		}
+		found[b][id&(1<<partBits-1)] = data
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read text index: %w", err)
+	}
+	words := max(1, (1<<st.shift)/64)
+	bm := make([]uint64, words)
+	var out []int64
+	for b := b0; b <= b1; b++ {
+		parts := found[b]
+		if len(parts) == 0 {
+			continue
+		}
+		for i := range bm {
+			bm[i] = ^uint64(0)
+		}
+		hit := true
+		for _, g := range grams {
+			data, ok := parts[gramPart(g)]
+			if !ok {
+				hit = false
+				break
+			}
+			ok, err := postingOf(data, g, bm)
+			if err != nil {
+				return nil, fmt.Errorf("text index block %d: %w", b, err)
+			}
+			if !ok {
+				hit = false
+				break
+			}
+		}
+		if !hit {
+			continue
+		}
+		base := b<<st.shift + 1
+		for w, word := range bm {
+			for word != 0 {
+				o := bits.TrailingZeros64(word)
+				word &= word - 1
+				if off := int64(w*64 + o); off < 1<<st.shift {
+					out = append(out, base+off)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// BuildTextIndex indexes every sealed block not indexed yet and returns
+// how many it indexed. The store's own indexer goroutine calls it whenever
+// ingest seals a block; tests call it to index synchronously.
+func (s *Store) BuildTextIndex(ctx context.Context) (int, error) {
+	if s.wdb == nil {
+		return 0, ErrReadOnly
+	}
+	s.imu.Lock()
+	defer s.imu.Unlock()
+	built := 0
+	for {
+		st, err := s.readTextState(ctx, s.rdb)
+		if err != nil {
+			return built, err
+		}
+		var head, first int64
+		if err := s.rdb.QueryRowContext(ctx, `SELECT head_seq, coalesce((SELECT min(seq) FROM events), 0) FROM chain WHERE id = 1`).Scan(&head, &first); err != nil {
+			return built, fmt.Errorf("read chain head: %w", err)
+		}
+		blk := st.next
+		if first > 0 {
+			blk = max(blk, (first-1)>>st.shift) // blocks retention removed
+		}
+		if (blk+1)<<st.shift > head {
+			return built, nil // the block is still open
+		}
+		if err := s.indexBlock(ctx, st, blk); err != nil {
+			return built, fmt.Errorf("index block %d: %w", blk, err)
+		}
+		built++
+	}
+}
+
+// indexBlock builds block blk from its rows (read outside the write lock)
+// and commits its part rows, the side values it holds and the new state
+// in one transaction.
+func (s *Store) indexBlock(ctx context.Context, st textState, blk int64) error {
+	lo := blk << st.shift
+	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, data FROM events WHERE seq > ? AND seq <= ? ORDER BY seq`, lo, lo+1<<st.shift)
+	if err != nil {
+		return err
+	}
+	bb := &blockBuilder{shift: st.shift, sides: map[string]struct{}{}}
+	var line []byte
+	for rows.Next() {
+		var seq int64
+		var stored sql.RawBytes
+		if err := rows.Scan(&seq, &stored); err != nil {
+			rows.Close()
+			return err
+		}
+		if line, err = s.codec.decode(line[:0], stored); err != nil {
+			rows.Close()
+			return fmt.Errorf("seq %d: %w", seq, err)
+		}
+		bb.add(s, int(seq-1-lo), line)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	parts, grams := bb.rows(blk)
+	size := 0
+	for _, r := range parts {
+		size += len(r.data)
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		var next int64
+		if err := tx.QueryRowContext(ctx, `SELECT next_blk FROM text_state WHERE id = 1`).Scan(&next); err != nil {
+			return err
+		}
+		if next > blk {
+			return nil // indexed meanwhile (another process)
+		}
+		const chunk = 256
+		for i := 0; i < len(parts); i += chunk {
+			rs := parts[i:min(len(parts), i+chunk)]
+			q := "INSERT OR REPLACE INTO text_grams(id, data) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?),", len(rs)), ",")
+			args := make([]any, 0, 2*len(rs))
+			for _, r := range rs {
+				args = append(args, r.id, r.data)
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("write postings: %w", err)
+			}
+		}
+		if err := s.storeSides(ctx, tx, bb.sides); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO text_blocks(blk, events, grams, bytes) VALUES (?, ?, ?, ?)`,
+			blk, bb.n, grams, size); err != nil {
+			return fmt.Errorf("write block: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE text_state SET next_blk = ? WHERE id = 1`, blk+1); err != nil {
+			return fmt.Errorf("write text index state: %w", err)
+		}
+		return nil
+	})
+}
+
+// storeSides adds the side values not stored yet to fts_sides and its
+// trigram index (see search.go), a few statements for all of them (each
+// statement that writes an FTS5 table flushes its pending terms). Called
+// under the write lock.
+func (s *Store) storeSides(ctx context.Context, tx *sql.Tx, sides map[string]struct{}) (err error) {
+	defer func() {
+		if err != nil {
+			s.sideSeen = nil // a rolled-back value must not count as stored
+		}
+	}()
+	if s.sideSeen == nil || len(s.sideSeen) > maxSideSeen {
+		s.sideSeen = make(map[string]struct{})
+	}
+	var vals []string
+	for v := range sides {
+		if _, ok := s.sideSeen[v]; !ok {
+			vals = append(vals, v)
+		}
+	}
+	slices.Sort(vals)
+	const chunk = 500
+	for len(vals) > 0 {
+		vs := vals[:min(len(vals), chunk)]
+		vals = vals[len(vs):]
+		args := make([]any, len(vs))
+		for i, v := range vs {
+			args[i] = []byte(v)
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO fts_sides(value) VALUES `+strings.TrimSuffix(strings.Repeat("(?),", len(vs)), ",")+
+			` ON CONFLICT(value) DO NOTHING RETURNING id, value`, args...)
+		if err != nil {
+			return fmt.Errorf("store side values: %w", err)
+		}
+		var idx []any // (rowid, value) pairs of the values new to the table
+		for rows.Next() {
+			var id int64
+			var v []byte
+			if err := rows.Scan(&id, &v); err != nil {
+				rows.Close()
+				return fmt.Errorf("store side values: %w", err)
+			}
+			idx = append(idx, id, string(v))
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("store side values: %w", err)
+		}
+		if len(idx) > 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO fts_sides_idx(rowid, value) VALUES `+
+				strings.TrimSuffix(strings.Repeat("(?,?),", len(idx)/2), ","), idx...); err != nil {
+				return fmt.Errorf("index side values: %w", err)
+			}
+		}
+		for _, v := range vs {
+			s.sideSeen[v] = struct{}{}
+		}
+	}
+	return nil
+}
+
+// maxSideSeen bounds the cache of side values already stored.
+const maxSideSeen = 50000
+
+// indexer runs BuildTextIndex whenever ingest seals a block, until Close.
+type indexer struct {
+	wake   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (s *Store) startIndexer() {
+	ctx, cancel := context.WithCancel(context.Background())
+	ix := &indexer{wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	s.ix = ix
+	ix.wake <- struct{}{} // catch up with what is sealed already
+	go func() {
+		defer close(ix.done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ix.wake:
+			}
+			if _, err := s.BuildTextIndex(ctx); err != nil && ctx.Err() == nil {
+				s.opts.Log.Error("text index", "err", err.Error())
+				select { // retry later; searches scan what is not indexed
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+					s.wakeIndexer()
+				}
+			}
+		}
+	}()
+}
+
+func (s *Store) wakeIndexer() {
+	if s.ix != nil {
+		select {
+		case s.ix.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *Store) stopIndexer() {
+	if s.ix != nil {
+		s.ix.cancel()
+		<-s.ix.done
+	}
+}

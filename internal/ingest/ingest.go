@@ -430,7 +430,7 @@ func (p *Pipeline) removeSegment(ctx context.Context, name string) bool {
 func (p *Pipeline) decodeLine(l spool.Line) store.Record {
 	if !l.Oversized {
 		var ev event.Event
-		if err := json.Unmarshal(l.Data, &ev); err == nil && ev.ID != "" {
+		if err := event.Unmarshal(l.Data, &ev); err == nil && ev.ID != "" {
 			if p.o.Annotate != nil && p.o.Annotate(&ev) {
 				return store.Record{Event: &ev, JSON: ev.AppendJSON(nil)}
 			}

@@ -143,6 +143,10 @@ type plan struct {
 	// use), text how far it reached when the plan was made.
 	grams []uint32
 	text  textState
+	// labelGrams stand for the single-value equality filters on labelCols;
+	// narrow is set when a project or session filter has its own index.
+	labelGrams []uint32
+	narrow     bool
 	// cands, when set, restricts the statement to these seqs (a JSON array:
 	// the text index's candidates of one window).
 	cands string
@@ -187,15 +191,31 @@ func (p *plan) in(col string, vals []string) {
 		return
 	}
 	if len(vals) == 1 {
-		p.sql(col+" = ?", vals[0])
+		p.eq(col, vals[0])
 		return
 	}
+	p.narrowBy(col)
 	ph := strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")
 	args := make([]any, len(vals))
 	for i, v := range vals {
 		args[i] = v
 	}
-	p.sql(col+" IN ("+ph+")", args...)
+	p.sql(quoteCol(col)+" IN ("+ph+")", args...)
+}
+
+// eq adds col = v, noting what the block index can do with it.
+func (p *plan) eq(col, v string) {
+	p.sql(quoteCol(col)+" = ?", v)
+	if isLabelCol(col) {
+		p.labelGrams = append(p.labelGrams, labelGram(col, v))
+	}
+	p.narrowBy(col)
+}
+
+func (p *plan) narrowBy(col string) {
+	if col == ColProject || col == ColSession {
+		p.narrow = true
+	}
 }
 
 func (p *plan) flag(col string, v *bool) {
@@ -235,7 +255,7 @@ func (s *Store) compile(f Filter) (*plan, error) {
 	p.in(ColEventType, f.EventTypes)
 	p.in(ColHookEvent, f.HookEvents)
 	p.in(ColHost, f.Hosts)
-	p.in(quoteCol(ColUser), f.Users)
+	p.in(ColUser, f.Users)
 	p.in(ColAgentID, f.AgentIDs)
 	p.flag("outside_scope", f.OutsideScope)
 	p.flag("sensitive", f.Sensitive)
@@ -330,7 +350,7 @@ func (p *plan) label(m LabelMatcher) error {
 	col := quoteCol(m.Name)
 	switch m.Op {
 	case OpEq:
-		p.sql(col+" = ?", m.Value)
+		p.eq(m.Name, m.Value)
 	case OpNe:
 		p.sql(col+" != ?", m.Value)
 	case OpRe, OpNre:

@@ -142,8 +142,17 @@ func (s *Store) Get(ctx context.Context, id string) (Row, error) {
 // prepare compiles f and decides which text terms the index serves.
 func (s *Store) prepare(ctx context.Context, f Filter) (*plan, error) {
 	p, err := s.compile(f)
-	if err != nil || len(p.terms) == 0 {
-		return p, err
+	if err != nil {
+		return nil, err
+	}
+	// Label grams serve equality on tool, event type or hook event unless
+	// a project or session filter walks its own (newest-first) index.
+	labels := p.labelGrams
+	if p.narrow {
+		labels = nil
+	}
+	if len(p.terms) == 0 && len(labels) == 0 {
+		return p, nil
 	}
 	// How far the index reaches is read before the side values: every
 	// block below it was committed with its side values, so the check
@@ -162,8 +171,8 @@ func (s *Store) prepare(ctx context.Context, f Filter) (*plan, error) {
 			use = append(use, t)
 		}
 	}
-	if len(use) > 0 {
-		p.grams, p.text = termGrams(use), st
+	if len(use) > 0 || len(labels) > 0 {
+		p.grams, p.text = append(termGrams(use), labels...), st
 	}
 	return p, nil
 }

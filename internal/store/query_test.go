@@ -285,3 +285,109 @@ func FuzzTextPrefilter(f *testing.F) {
 		}
 	})
 }
+
+// TestLabelIndexExact checks the label grams of the block index: for
+// every tool, event type and hook event in the store, a single-value
+// filter (as a Filter field and as a LogQL label matcher), with and
+// without a limit, in both orders, returns exactly the events a plain scan
+// finds — over indexed blocks and the open one — and the index prunes.
+func TestLabelIndexExact(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	g := newGenerator(t, t0, time.Second)
+	recs := g.records(600)
+	mustAppend(t, s, recs)
+	indexText(t, s, len(recs))
+	values := map[string]map[string]bool{ColTool: {}, ColEventType: {}, ColHookEvent: {}}
+	for _, r := range recs {
+		values[ColTool][r.Event.ToolName] = true
+		values[ColEventType][r.Event.EventType] = true
+		values[ColHookEvent][r.Event.HookEvent] = true
+	}
+	col := func(e *event.Event, c string) string {
+		switch c {
+		case ColTool:
+			return e.ToolName
+		case ColEventType:
+			return e.EventType
+		}
+		return e.HookEvent
+	}
+	st, err := s.readTextState(ctx, s.rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pruned := 0
+	for c, vals := range values {
+		for v := range vals {
+			var want []string
+			for _, r := range recs {
+				if col(r.Event, c) == v {
+					want = append(want, r.Event.ID)
+				}
+			}
+			filters := []Filter{{Labels: []LabelMatcher{{Name: c, Op: OpEq, Value: v}}}}
+			switch c {
+			case ColTool:
+				filters = append(filters, Filter{Tools: []string{v}})
+			case ColEventType:
+				filters = append(filters, Filter{EventTypes: []string{v}})
+			case ColHookEvent:
+				filters = append(filters, Filter{HookEvents: []string{v}})
+			}
+			for _, f := range filters {
+				p, err := s.prepare(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(p.grams) != 1 {
+					t.Fatalf("%s=%q: %d grams, want the label gram", c, v, len(p.grams))
+				}
+				for _, order := range []Order{NewestFirst, OldestFirst} {
+					for _, limit := range []int{0, 5} {
+						f.Order, f.Limit = order, limit
+						rows, err := s.Query(ctx, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var got []string
+						for _, r := range rows {
+							got = append(got, r.ID)
+						}
+						exp := slices.Clone(want)
+						if order == NewestFirst {
+							slices.Reverse(exp)
+						}
+						if limit > 0 && len(exp) > limit {
+							exp = exp[:limit]
+						}
+						if !slices.Equal(got, exp) {
+							t.Fatalf("%s=%q order %d limit %d: got %d rows, want %d", c, v, order, limit, len(got), len(exp))
+						}
+					}
+				}
+			}
+			cands, err := s.textCandidates(ctx, st, []uint32{labelGram(c, v)}, 0, st.next-1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(len(cands)) < int64(len(want))-(int64(len(recs))-st.indexedThrough()) {
+				t.Fatalf("%s=%q: %d candidates for %d matches", c, v, len(cands), len(want))
+			}
+			if int64(len(cands)) < st.indexedThrough()/2 {
+				pruned++
+			}
+		}
+	}
+	if pruned < 5 {
+		t.Errorf("the label grams pruned for only %d values", pruned)
+	}
+	// With a project filter the project's own index is walked instead.
+	p, err := s.prepare(ctx, Filter{Projects: []string{recs[0].Event.Project}, Tools: []string{"Bash"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.grams) != 0 {
+		t.Errorf("project + tool filter asks the block index for %d grams", len(p.grams))
+	}
+}

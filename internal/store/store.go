@@ -87,6 +87,7 @@ type Store struct {
 	textShift uint
 	imu       sync.Mutex
 	ix        *indexer
+	bb        *blockBuilder // the indexer's buffers (guarded by imu)
 	// ftsWindow is the first window of a windowed text search (ftsWindow
 	// in query.go; tests make it small).
 	ftsWindow int64

@@ -53,8 +53,17 @@ const (
 	partBits = 10
 )
 
+// schemaTextBlocks replaces events_fts with the block index, and drops the
+// per-row indexes on tool_name, event_type and (project, tool_name): with
+// the one on project they were half the writer's B-tree work per event.
+// Equality on tool_name, event_type or hook_event is served by label
+// grams in the block index instead (see labelGram), a project's events by
+// events_project.
 const schemaTextBlocks = `
 DROP TABLE events_fts;
+DROP INDEX events_tool;
+DROP INDEX events_type;
+DROP INDEX events_project_tool;
 CREATE TABLE text_grams (
 	id   INTEGER PRIMARY KEY,
 	data BLOB NOT NULL
@@ -95,6 +104,36 @@ func (s *Store) readTextState(ctx context.Context, db interface {
 
 func gramOf(a, b, c byte) uint32 { return uint32(a)<<16 | uint32(b)<<8 | uint32(c) }
 
+// labelCols are the columns whose values the block index holds as label
+// grams, in the order indexBlock reads them.
+var labelCols = [...]string{ColTool, ColEventType, ColHookEvent}
+
+func isLabelCol(col string) bool {
+	for _, c := range labelCols {
+		if c == col {
+			return true
+		}
+	}
+	return false
+}
+
+// labelGram stands for "col = v" in the block index: 0xFF (a byte never in
+// UTF-8 text, so text trigrams seldom share the space; when a stray byte
+// does, it only adds candidates) and a 16-bit FNV-1a hash of the pair.
+// Two values sharing a hash only add candidates: the query still checks
+// the column.
+func labelGram(col, v string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(col); i++ {
+		h = (h ^ uint32(col[i])) * 16777619
+	}
+	h = (h ^ 0) * 16777619
+	for i := 0; i < len(v); i++ {
+		h = (h ^ uint32(v[i])) * 16777619
+	}
+	return 0xFF<<16 | (h^h>>16)&0xFFFF
+}
+
 // gramPart spreads trigrams over the rows of a block (Fibonacci hashing).
 func gramPart(g uint32) int64 { return int64((g * 0x9E3779B1) >> (32 - partBits)) }
 
@@ -119,16 +158,90 @@ func termGrams(terms []string) []uint32 {
 }
 
 // blockBuilder turns the search text of a block's events into part rows.
+// It is reused from block to block (its tables keep their memory).
 type blockBuilder struct {
 	shift uint
-	keys  []uint64 // gram << 32 | offset, one per trigram occurrence
+	// A hash table gram → list (open addressing, linear probing; slot
+	// value list+1, 0 empty), and per list its gram and the last offset
+	// added (each event counts once per gram).
+	slots []uint32
+	keys  []uint32 // slot → gram
+	grams []uint32 // list → gram
+	last  []int32  // list → last offset added
+	// occ holds every (list, offset) added, in offset order: a counting
+	// sort by list then yields each list's offsets in order.
+	occ   []uint64
 	text  bytes.Buffer
 	sides map[string]struct{}
 	n     int // events added
 }
 
-// add records the trigrams of one event's line at offset off.
-func (bb *blockBuilder) add(s *Store, off int, line []byte) {
+func newBlockBuilder(shift uint) *blockBuilder {
+	bb := &blockBuilder{shift: shift}
+	bb.reset()
+	return bb
+}
+
+func (bb *blockBuilder) reset() {
+	if len(bb.slots) == 0 {
+		bb.slots, bb.keys = make([]uint32, 1<<15), make([]uint32, 1<<15)
+	} else {
+		clear(bb.slots)
+	}
+	bb.grams, bb.last, bb.occ = bb.grams[:0], bb.last[:0], bb.occ[:0]
+	bb.sides = map[string]struct{}{}
+	bb.n = 0
+}
+
+// gram records one occurrence of g at offset off.
+func (bb *blockBuilder) gram(g uint32, off int32) {
+	mask := uint32(len(bb.slots) - 1)
+	i := (g * 0x9E3779B1) >> 7 & mask
+	for {
+		v := bb.slots[i]
+		if v == 0 {
+			break
+		}
+		if bb.keys[i] == g {
+			l := v - 1
+			if bb.last[l] != off {
+				bb.last[l] = off
+				bb.occ = append(bb.occ, uint64(l)<<32|uint64(off))
+			}
+			return
+		}
+		i = (i + 1) & mask
+	}
+	l := uint32(len(bb.grams))
+	bb.grams = append(bb.grams, g)
+	bb.last = append(bb.last, off)
+	bb.occ = append(bb.occ, uint64(l)<<32|uint64(off))
+	bb.slots[i], bb.keys[i] = l+1, g
+	if 2*len(bb.grams) > len(bb.slots) {
+		bb.grow()
+	}
+}
+
+func (bb *blockBuilder) grow() {
+	slots, keys := make([]uint32, 2*len(bb.slots)), make([]uint32, 2*len(bb.slots))
+	mask := uint32(len(slots) - 1)
+	for l, g := range bb.grams {
+		i := (g * 0x9E3779B1) >> 7 & mask
+		for slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		slots[i], keys[i] = uint32(l)+1, g
+	}
+	bb.slots, bb.keys = slots, keys
+}
+
+// add records the trigrams of one event's line, and the label grams of
+// its labelCols values, at offset off.
+func (bb *blockBuilder) add(s *Store, off int, line []byte, labels []string) {
+	o := int32(off)
+	for i, v := range labels {
+		bb.gram(labelGram(labelCols[i], v), o)
+	}
 	bb.text.Reset()
 	s.searchText(&bb.text, line, func(v []byte) { bb.sides[string(v)] = struct{}{} })
 	t := bb.text.Bytes()
@@ -140,7 +253,7 @@ func (bb *blockBuilder) add(s *Store, off int, line []byte) {
 			t = nil
 		}
 		for i := 0; i+3 <= len(tok); i++ {
-			bb.keys = append(bb.keys, uint64(gramOf(tok[i], tok[i+1], tok[i+2]))<<32|uint64(off))
+			bb.gram(gramOf(tok[i], tok[i+1], tok[i+2]), o)
 		}
 	}
 	bb.n++
@@ -152,57 +265,50 @@ type gramRow struct {
 	data []byte
 }
 
-// rows encodes the block's part rows, and counts its distinct trigrams.
-func (bb *blockBuilder) rows(blk int64) ([]gramRow, int) {
-	// Bucket the occurrences by part (a counting sort), then sort each
-	// bucket: gram-major, offsets ascending.
-	var count [1 << partBits]int
-	for _, k := range bb.keys {
-		count[gramPart(uint32(k>>32))]++
+// rows encodes the block's part rows.
+func (bb *blockBuilder) rows(blk int64) []gramRow {
+	nl := len(bb.grams)
+	// Each list's offsets, in order: a counting sort of occ by list.
+	start := make([]int32, nl+1)
+	for _, x := range bb.occ {
+		start[x>>32+1]++
 	}
-	var start [1<<partBits + 1]int
-	for p := range count {
-		start[p+1] = start[p] + count[p]
+	for l := range nl {
+		start[l+1] += start[l]
 	}
-	sorted := make([]uint64, len(bb.keys))
-	fill := start
-	for _, k := range bb.keys {
-		p := gramPart(uint32(k >> 32))
-		sorted[fill[p]] = k
-		fill[p]++
+	offs := make([]uint32, len(bb.occ))
+	fill := slices.Clone(start[:nl])
+	for _, x := range bb.occ {
+		l := x >> 32
+		offs[fill[l]] = uint32(x)
+		fill[l]++
 	}
-	bitmapBytes := (1 << bb.shift) / 8
+	// The lists by part, each part's by gram.
+	byPart := make([][]uint32, 1<<partBits)
+	for l, g := range bb.grams {
+		p := gramPart(g)
+		byPart[p] = append(byPart[p], uint32(l))
+	}
+	bitmapBytes := max(1, (1<<bb.shift)/8)
 	var out []gramRow
-	grams := 0
-	var offs []uint32
 	var post []byte
-	for p := range count {
-		keys := sorted[start[p]:start[p+1]]
-		if len(keys) == 0 {
+	for p, lists := range byPart {
+		if len(lists) == 0 {
 			continue
 		}
-		slices.Sort(keys)
-		keys = slices.Compact(keys) // one occurrence per event
-		var data []byte
-		ngrams := 0
+		slices.SortFunc(lists, func(a, b uint32) int { return int(int64(bb.grams[a]) - int64(bb.grams[b])) })
+		data := binary.AppendUvarint(nil, uint64(len(lists)))
 		prev := uint32(0)
-		for i := 0; i < len(keys); {
-			g := uint32(keys[i] >> 32)
-			offs = offs[:0]
-			for ; i < len(keys) && uint32(keys[i]>>32) == g; i++ {
-				offs = append(offs, uint32(keys[i]))
-			}
-			post = encodePosting(post[:0], offs, bitmapBytes)
+		for _, l := range lists {
+			g := bb.grams[l]
+			post = encodePosting(post[:0], offs[start[l]:start[l+1]], bitmapBytes)
 			data = binary.AppendUvarint(data, uint64(g-prev))
 			data = append(data, post...)
 			prev = g
-			ngrams++
 		}
-		row := binary.AppendUvarint(make([]byte, 0, len(data)+3), uint64(ngrams))
-		out = append(out, gramRow{id: blk<<partBits | int64(p), data: append(row, data...)})
-		grams += ngrams
+		out = append(out, gramRow{id: blk<<partBits | int64(p), data: data})
 	}
-	return out, grams
+	return out
 }
 
 // encodePosting appends a posting: uvarint(len << 1 | bitmap) and then
@@ -432,16 +538,22 @@ func (s *Store) BuildTextIndex(ctx context.Context) (int, error) {
 // in one transaction.
 func (s *Store) indexBlock(ctx context.Context, st textState, blk int64) error {
 	lo := blk << st.shift
-	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, data FROM events WHERE seq > ? AND seq <= ? ORDER BY seq`, lo, lo+1<<st.shift)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, data, tool_name, event_type, hook_event FROM events
+		WHERE seq > ? AND seq <= ? ORDER BY seq`, lo, lo+1<<st.shift)
 	if err != nil {
 		return err
 	}
-	bb := &blockBuilder{shift: st.shift, sides: map[string]struct{}{}}
+	if s.bb == nil || s.bb.shift != st.shift {
+		s.bb = newBlockBuilder(st.shift)
+	}
+	bb := s.bb
+	bb.reset()
 	var line []byte
+	labels := make([]string, len(labelCols))
 	for rows.Next() {
 		var seq int64
 		var stored sql.RawBytes
-		if err := rows.Scan(&seq, &stored); err != nil {
+		if err := rows.Scan(&seq, &stored, &labels[0], &labels[1], &labels[2]); err != nil {
 			rows.Close()
 			return err
 		}
@@ -449,12 +561,12 @@ func (s *Store) indexBlock(ctx context.Context, st textState, blk int64) error {
 			rows.Close()
 			return fmt.Errorf("seq %d: %w", seq, err)
 		}
-		bb.add(s, int(seq-1-lo), line)
+		bb.add(s, int(seq-1-lo), line, labels)
 	}
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	parts, grams := bb.rows(blk)
+	parts, grams := bb.rows(blk), len(bb.grams)
 	size := 0
 	for _, r := range parts {
 		size += len(r.data)

@@ -62,6 +62,7 @@ func (r *Reader) ReadSegment(seg string, offset int64, maxLines, maxBytes int) (
 		}
 		pending = pending[:len(pending)+n]
 		consumed := 0
+		first := len(lines) // lines of this chunk whose Data is set below
 		for len(lines) < maxLines && total < maxBytes {
 			i := bytes.IndexByte(pending[consumed:], '\n')
 			if i < 0 {
@@ -73,12 +74,19 @@ func (r *Reader) ReadSegment(seg string, offset int64, maxLines, maxBytes int) (
 				lines = append(lines, Line{Segment: seg, Offset: skipFrom, End: end, Oversized: true})
 				skipFrom = -1
 			} else {
-				data := make([]byte, i)
-				copy(data, pending[consumed:consumed+i])
-				lines = append(lines, Line{Segment: seg, Offset: start, End: end, Data: data})
+				lines = append(lines, Line{Segment: seg, Offset: start, End: end})
 				total += i
 			}
 			consumed += i + 1
+		}
+		// One copy for the chunk's lines (instead of one allocation per
+		// line): each line's Data is a capacity-capped slice of it.
+		slab := append([]byte(nil), pending[:consumed]...)
+		for k := first; k < len(lines); k++ {
+			if l := &lines[k]; !l.Oversized {
+				at := l.Offset - base
+				l.Data = slab[at : l.End-1-base : l.End-1-base]
+			}
 		}
 		pending = append(pending[:0], pending[consumed:]...)
 		base += int64(consumed)

@@ -121,8 +121,11 @@ func (s *Store) AppendBatch(ctx context.Context, b *Batch, cps ...Checkpoint) (i
 	if err != nil {
 		return 0, fmt.Errorf("append %d events: %w", len(recs), err)
 	}
-	if inserted > 0 && sealed {
-		s.wakeIndexer()
+	if inserted > 0 {
+		s.walGrew()
+		if sealed {
+			s.wakeIndexer()
+		}
 	}
 	return inserted, nil
 }

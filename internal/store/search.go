@@ -77,16 +77,24 @@ func (s *Store) searchText(buf *bytes.Buffer, line []byte, side func([]byte)) {
 			i++
 			continue
 		}
-		// A string token: find its closing quote, skipping escapes.
+		// A string token: find its closing quote, one not escaped (an
+		// even number of backslashes before it).
 		j := i + 1
-		for j < n && line[j] != '"' {
-			if line[j] == '\\' {
-				j++
+		for {
+			k := bytes.IndexByte(line[j:], '"')
+			if k < 0 {
+				j = n
+				break
+			}
+			j += k
+			b := 0
+			for p := j - 1; p > i && line[p] == '\\'; p-- {
+				b++
+			}
+			if b%2 == 0 {
+				break
 			}
 			j++
-		}
-		if j > n {
-			j = n
 		}
 		tok := line[i+1 : j]
 		k := j + 1

@@ -88,6 +88,7 @@ type Store struct {
 	imu       sync.Mutex
 	ix        *indexer
 	bb        *blockBuilder // the indexer's buffers (guarded by imu)
+	cp        *checkpointer // background WAL checkpoints (writable stores)
 	// ftsWindow is the first window of a windowed text search (ftsWindow
 	// in query.go; tests make it small).
 	ftsWindow int64
@@ -163,6 +164,10 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s.textShift = st.shift
 	if s.wdb != nil {
+		if err := s.startCheckpointer(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
 		s.startIndexer()
 	}
 	return s, nil
@@ -177,12 +182,9 @@ func dsn(path string, o Options, cacheKiB int, reader bool) string {
 		// give pages back with incremental_vacuum instead of a full VACUUM.
 		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
 		q.Add("_pragma", "journal_mode(WAL)")
-		// Checkpoint every ~16 MB of WAL instead of SQLite's 4 MB: a page
-		// written again and again between checkpoints (index and FTS
-		// pages) is copied into the database once per checkpoint, so the
-		// larger interval copies less. Measured ≈ 10 % more spool ingest
-		// (BenchmarkSpoolIngest/corpus).
-		q.Add("_pragma", "wal_autocheckpoint(4000)")
+		// Checkpoints run in the background (walcheckpoint.go); the
+		// writer's own automatic one is only a backstop.
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages))
 		q.Add("_txlock", "immediate")
 		// Statement journals (every insert that fires triggers has one)
 		// stay in memory instead of costing a write syscall per page.
@@ -209,6 +211,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	var errs []error
 	s.stopIndexer()
+	errs = append(errs, s.stopCheckpointer())
 	s.codec.close()
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())

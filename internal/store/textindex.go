@@ -243,7 +243,11 @@ func (bb *blockBuilder) add(s *Store, off int, line []byte, labels []string) {
 		bb.gram(labelGram(labelCols[i], v), o)
 	}
 	bb.text.Reset()
-	s.searchText(&bb.text, line, func(v []byte) { bb.sides[string(v)] = struct{}{} })
+	s.searchText(&bb.text, line, func(v []byte) {
+		if _, ok := bb.sides[string(v)]; !ok {
+			bb.sides[string(v)] = struct{}{}
+		}
+	})
 	t := bb.text.Bytes()
 	for len(t) > 0 {
 		tok := t

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -40,12 +41,21 @@ var ErrInvalidRecord = errors.New("invalid record")
 type Batch struct {
 	recs   []Record
 	stored [][]byte // what goes into events.data, per record
+	// text holds the search text of every record (search.go); spans[i] is
+	// record i's text and its side values (sides[side0:side1]), kept for
+	// the text index (textindex.go) once the records are stored.
+	text  bytes.Buffer
+	spans []textSpan
+	sides [][]byte
 }
+
+type textSpan struct{ start, end, side0, side1 int }
 
 // Records returns the batch's records; after AppendBatch each has its Seq.
 func (b *Batch) Records() []Record { return b.recs }
 
-// Prepare validates and compresses recs for AppendBatch. It keeps recs
+// Prepare validates, compresses and extracts the search text of recs for
+// AppendBatch. It keeps recs
 // (AppendBatch sets their Seq) and is safe to call concurrently with any
 // other Store method.
 func (s *Store) Prepare(recs []Record) (*Batch, error) {
@@ -54,7 +64,15 @@ func (s *Store) Prepare(recs []Record) (*Batch, error) {
 			return nil, fmt.Errorf("append record %d: %w: needs an event with an id and its JSON", i, ErrInvalidRecord)
 		}
 	}
-	return &Batch{recs: recs, stored: s.codec.encodeAll(recs)}, nil
+	b := &Batch{recs: recs, stored: s.codec.encodeAll(recs), spans: make([]textSpan, len(recs))}
+	addSide := func(v []byte) { b.sides = append(b.sides, v) }
+	for i := range recs {
+		sp := textSpan{start: b.text.Len(), side0: len(b.sides)}
+		s.searchText(&b.text, recs[i].JSON, addSide)
+		sp.end, sp.side1 = b.text.Len(), len(b.sides)
+		b.spans[i] = sp
+	}
+	return b, nil
 }
 
 // Append stores recs and cps in one transaction and returns how many events
@@ -122,6 +140,13 @@ func (s *Store) AppendBatch(ctx context.Context, b *Batch, cps ...Checkpoint) (i
 		return 0, fmt.Errorf("append %d events: %w", len(recs), err)
 	}
 	if inserted > 0 {
+		idx, seqs := make([]int, 0, inserted), make([]int64, 0, inserted)
+		for i := range recs {
+			if recs[i].Seq > 0 {
+				idx, seqs = append(idx, i), append(seqs, recs[i].Seq)
+			}
+		}
+		s.capture(b, idx, seqs)
 		s.walGrew()
 		if sealed {
 			s.wakeIndexer()

@@ -89,6 +89,10 @@ type Store struct {
 	ix        *indexer
 	bb        *blockBuilder // the indexer's buffers (guarded by imu)
 	cp        *checkpointer // background WAL checkpoints (writable stores)
+	// open keeps the search text of blocks not indexed yet, as ingest
+	// stored them (textindex.go), guarded by omu.
+	omu  sync.Mutex
+	open map[int64]*openBlock
 	// ftsWindow is the first window of a windowed text search (ftsWindow
 	// in query.go; tests make it small).
 	ftsWindow int64

@@ -238,17 +238,22 @@ func (bb *blockBuilder) grow() {
 // add records the trigrams of one event's line, and the label grams of
 // its labelCols values, at offset off.
 func (bb *blockBuilder) add(s *Store, off int, line []byte, labels []string) {
-	o := int32(off)
-	for i, v := range labels {
-		bb.gram(labelGram(labelCols[i], v), o)
-	}
 	bb.text.Reset()
 	s.searchText(&bb.text, line, func(v []byte) {
 		if _, ok := bb.sides[string(v)]; !ok {
 			bb.sides[string(v)] = struct{}{}
 		}
 	})
-	t := bb.text.Bytes()
+	bb.addText(off, bb.text.Bytes(), labels)
+}
+
+// addText records the trigrams of one event's search text (tokens, each
+// ended by '\n') and its label grams at offset off.
+func (bb *blockBuilder) addText(off int, t []byte, labels []string) {
+	o := int32(off)
+	for i, v := range labels {
+		bb.gram(labelGram(labelCols[i], v), o)
+	}
 	for len(t) > 0 {
 		tok := t
 		if i := bytes.IndexByte(t, '\n'); i >= 0 {
@@ -537,21 +542,33 @@ func (s *Store) BuildTextIndex(ctx context.Context) (int, error) {
 	}
 }
 
-// indexBlock builds block blk from its rows (read outside the write lock)
-// and commits its part rows, the side values it holds and the new state
-// in one transaction.
+// indexBlock builds block blk — from the search text ingest kept when it
+// saw the whole block (openBlock), else from its rows, read outside the
+// write lock — and commits it.
 func (s *Store) indexBlock(ctx context.Context, st textState, blk int64) error {
+	if s.bb == nil || s.bb.shift != st.shift {
+		s.bb = newBlockBuilder(st.shift)
+	}
+	bb := s.bb
+	bb.reset()
+	if ob := s.takeOpen(blk); ob != nil && ob.complete(st.shift) {
+		// Ingest kept the block's search text: no need to read it back.
+		for off := range ob.ends {
+			start := int32(0)
+			if off > 0 {
+				start = ob.ends[off-1]
+			}
+			bb.addText(off, ob.text[start:ob.ends[off]], ob.labels[off][:])
+		}
+		bb.sides = ob.sides
+		return s.commitBlock(ctx, blk, bb)
+	}
 	lo := blk << st.shift
 	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, data, tool_name, event_type, hook_event FROM events
 		WHERE seq > ? AND seq <= ? ORDER BY seq`, lo, lo+1<<st.shift)
 	if err != nil {
 		return err
 	}
-	if s.bb == nil || s.bb.shift != st.shift {
-		s.bb = newBlockBuilder(st.shift)
-	}
-	bb := s.bb
-	bb.reset()
 	var line []byte
 	labels := make([]string, len(labelCols))
 	for rows.Next() {
@@ -570,6 +587,12 @@ func (s *Store) indexBlock(ctx context.Context, st textState, blk int64) error {
 	if err := rows.Close(); err != nil {
 		return err
 	}
+	return s.commitBlock(ctx, blk, bb)
+}
+
+// commitBlock writes a built block's part rows, the side values it holds
+// and the new index state in one transaction.
+func (s *Store) commitBlock(ctx context.Context, blk int64, bb *blockBuilder) error {
 	parts, grams := bb.rows(blk), len(bb.grams)
 	size := 0
 	for _, r := range parts {
@@ -718,4 +741,72 @@ func (s *Store) stopIndexer() {
 		s.ix.cancel()
 		<-s.ix.done
 	}
+}
+
+// openBlock is the search text of a block's events as ingest stored them
+// (Prepare extracts it while the previous batch commits), so the indexer
+// need not read the rows back. It is complete when it holds every offset
+// from 0 in order; a block begun before this process started, or one the
+// indexer fell far behind on, is read from the rows instead.
+type openBlock struct {
+	text   []byte
+	ends   []int32     // per offset, where its text ends in text
+	labels [][3]string // per offset, the labelCols values
+	sides  map[string]struct{}
+	gap    bool // an offset was missed: read the rows
+}
+
+func (ob *openBlock) complete(shift uint) bool {
+	return !ob.gap && len(ob.ends) == 1<<shift
+}
+
+// maxOpenBlocks bounds the blocks whose text is kept (~0.5 MB each).
+const maxOpenBlocks = 8
+
+// capture keeps the search text of events just committed (seqs ascending).
+func (s *Store) capture(b *Batch, idx []int, seqs []int64) {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if s.open == nil {
+		s.open = map[int64]*openBlock{}
+	}
+	for k, i := range idx {
+		seq := seqs[k] - 1
+		blk, off := seq>>s.textShift, int(seq&(1<<s.textShift-1))
+		ob := s.open[blk]
+		if ob == nil {
+			if len(s.open) >= maxOpenBlocks {
+				oldest := blk
+				for b := range s.open {
+					oldest = min(oldest, b)
+				}
+				delete(s.open, oldest)
+			}
+			ob = &openBlock{sides: map[string]struct{}{}, gap: off != 0}
+			s.open[blk] = ob
+		}
+		if off != len(ob.ends) {
+			ob.gap = true
+			continue
+		}
+		sp := b.spans[i]
+		ob.text = append(ob.text, b.text.Bytes()[sp.start:sp.end]...)
+		ob.ends = append(ob.ends, int32(len(ob.text)))
+		e := b.recs[i].Event
+		ob.labels = append(ob.labels, [3]string{e.ToolName, e.EventType, e.HookEvent})
+		for _, v := range b.sides[sp.side0:sp.side1] {
+			if _, ok := ob.sides[string(v)]; !ok {
+				ob.sides[string(v)] = struct{}{}
+			}
+		}
+	}
+}
+
+// takeOpen removes and returns the kept text of block blk, if any.
+func (s *Store) takeOpen(blk int64) *openBlock {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	ob := s.open[blk]
+	delete(s.open, blk)
+	return ob
 }

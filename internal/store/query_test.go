@@ -490,3 +490,39 @@ func TestTextIndexCaptureMatchesRows(t *testing.T) {
 func cloneRecords(recs []Record) []Record {
 	return append([]Record(nil), recs...)
 }
+
+// TestReadOnlyOlderSchema: a CLI opening, read-only, a store whose serve
+// has not yet added the block index (no text_state) still answers text
+// and label queries exactly, by scanning.
+func TestReadOnlyOlderSchema(t *testing.T) {
+	s, path := openTest(t)
+	g := newGenerator(t, t0, time.Second)
+	recs := g.records(100)
+	mustAppend(t, s, recs)
+	s.Close()
+	db := rawDB(t, path)
+	if _, err := db.Exec(`DROP TABLE text_state`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	for _, f := range []Filter{{Lines: []LineFilter{{LineContains, "curl"}}}, {Tools: []string{"Bash"}}} {
+		rows, err := ro.Query(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for _, r := range recs {
+			if len(f.Tools) > 0 && r.Event.ToolName == "Bash" || len(f.Lines) > 0 && bytes.Contains(r.JSON, []byte("curl")) {
+				want++
+			}
+		}
+		if len(rows) != want || want == 0 {
+			t.Errorf("%+v: %d rows, want %d", f, len(rows), want)
+		}
+	}
+}

@@ -147,6 +147,8 @@ func benchQueries() []struct {
 		{"project+tool+absent-text", Filter{Projects: []string{"shop-api"}, Tools: []string{"Bash"}, Lines: []LineFilter{{LineContains, "no-such-thing"}}, Limit: 100}},
 		{"text-only", Filter{Lines: []LineFilter{{LineContains, "curl"}}, Limit: 100}},
 		{"project-newest-100", Filter{Projects: []string{"shop-api"}, Limit: 100}},
+		{"tool-newest-100", Filter{Tools: []string{"Read"}, Limit: 100}},
+		{"rare-hook-event-newest-100", Filter{HookEvents: []string{"SessionStart"}, Limit: 100}},
 		{"session", Filter{Sessions: []string{"-"}, Limit: 100}},
 		{"flags+since-1d", Filter{OutsideScope: Bool(true), From: time.Now().Add(-24 * time.Hour), Limit: 100}},
 		{"json-field", Filter{Projects: []string{"shop-api"}, Fields: []FieldFilter{{"action_details_command", OpRe, "npm .*", false}}, Limit: 100}},

@@ -96,7 +96,14 @@ func (s *Store) readTextState(ctx context.Context, db interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }) (textState, error) {
 	var t textState
-	if err := db.QueryRowContext(ctx, `SELECT shift, next_blk FROM text_state WHERE id = 1`).Scan(&t.shift, &t.next); err != nil {
+	err := db.QueryRowContext(ctx, `SELECT shift, next_blk FROM text_state WHERE id = 1`).Scan(&t.shift, &t.next)
+	if err != nil && s.wdb == nil && strings.Contains(err.Error(), "no such table") {
+		// A store of an older schema opened read-only (a CLI newer than
+		// the serve that wrote it): no block index yet, every search
+		// scans. serve migrates it at its next start.
+		return textState{shift: defaultBlockShift}, nil
+	}
+	if err != nil {
 		return t, fmt.Errorf("read text index state: %w", err)
 	}
 	return t, nil

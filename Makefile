@@ -38,6 +38,7 @@ test-go:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 30s ./internal/event
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime 10s ./internal/event
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime 10s ./internal/event
 
 bench: bench-go bench-hook
 

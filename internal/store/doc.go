@@ -33,22 +33,26 @@
 //	hash          BLOB                 sha256(prev_hash || original JSON line)
 //
 // Indexes (every SQLite index ends with the rowid, i.e. seq, so each one
-// also serves "newest first" walks): (ts), (project), (project, tool_name),
-// (session_id), (tool_name), (event_type), and a partial index on the
-// flagged rows (outside_scope, sensitive, redacted or a decision).
+// also serves "newest first" walks): (ts), (project), (session_id),
+// unique (id), and a partial index on the flagged rows (outside_scope,
+// sensitive, redacted or a decision). Equality on tool_name, event_type
+// and hook_event is served by label grams in the text index instead.
 //
-// events_fts: a contentless FTS5 table (tokenize=trigram, detail=none,
-// contentless_delete=1) over the event's JSON string values, minus keys of
-// the v3 schema, hex/time-like values (ids, digests, timestamps) and the
+// text_grams, text_blocks, text_state: the text index (textindex.go).
+// Blocks of 4,096 seqs; once a block is sealed a background indexer writes
+// its byte-trigram postings (and label grams) into up to 1,024 rows of
+// text_grams. It indexes the event's JSON string values minus keys of the
+// v3 schema, hex/time-like values (ids, digests, timestamps) and the
 // values of per-session/per-project keys (cwd, transcript_path, project,
-// host …), which go once each into fts_sides (with their own trigram index,
-// fts_sides_idx) instead. It is only a
-// pre-filter for `|=` line filters (and a regex's literal prefix) of three
-// characters or more; every candidate row is re-checked exactly against the
-// JSON line, so the answer is always what a plain substring scan would
-// give. See search.go for why the pre-filter can never drop a matching row.
-// A text query with a limit runs in seq windows from the end it starts at
-// (query.go), so a common term stops early and a rare one costs one pass.
+// host …), which go once each into fts_sides (with their own FTS5 trigram
+// index, fts_sides_idx) instead. It is only a pre-filter for `|=` line
+// filters (and a regex's literal prefix) of three characters or more;
+// every candidate row is re-checked exactly against the JSON line, and
+// seqs the index has not reached are scanned, so the answer is always what
+// a plain substring scan would give. See search.go for why the pre-filter
+// can never drop a matching row. A text query runs in windows of blocks
+// from the end it starts at (query.go), so a common term stops early and a
+// rare one costs one pass.
 //
 // dicts: the dictionaries the data column is compressed against (S2; zstd
 // for rows written before S2).

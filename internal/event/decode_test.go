@@ -108,15 +108,7 @@ func FuzzUnmarshal(f *testing.F) {
 }
 
 func BenchmarkUnmarshal(b *testing.B) {
-	raw, err := os.ReadFile("testdata/hooks/PostToolUse-Bash.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ev, err := fixedNormalizer(b).Normalize(raw)
-	if err != nil {
-		b.Fatal(err)
-	}
-	line := ev.AppendJSON(nil)
+	line := benchEvent(b).AppendJSON(nil)
 	b.Run("Unmarshal", func(b *testing.B) {
 		for b.Loop() {
 			var e Event

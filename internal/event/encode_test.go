@@ -118,7 +118,9 @@ func FuzzAppendJSON(f *testing.F) {
 	})
 }
 
-func BenchmarkAppendJSON(b *testing.B) {
+// benchEvent is the PostToolUse Bash fixture, normalised: the event the
+// encoder and decoder benchmarks work on.
+func benchEvent(b *testing.B) *Event {
 	raw, err := os.ReadFile("testdata/hooks/PostToolUse-Bash.json")
 	if err != nil {
 		b.Fatal(err)
@@ -127,6 +129,11 @@ func BenchmarkAppendJSON(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return ev
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	ev := benchEvent(b)
 	b.Run("AppendJSON", func(b *testing.B) {
 		var buf []byte
 		for b.Loop() {

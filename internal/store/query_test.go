@@ -522,3 +522,37 @@ func countContaining(recs []Record, term string) int {
 	}
 	return n
 }
+
+// TestTextIndexHugeEvent: an event whose text is too long to split into
+// trigrams (a hostile 1 MiB command in the spool) is still found by any
+// term of it, in a block built from kept text and from rows, and does not
+// make other searches miss.
+func TestTextIndexHugeEvent(t *testing.T) {
+	ctx := context.Background()
+	g := newGenerator(t, t0, time.Second)
+	recs := g.records(64)
+	huge := *recs[20].Event
+	huge.Action.Command = strings.Repeat("a", 1<<20) + " zqxjk-tail-marker"
+	recs[20] = Record{Event: &huge, JSON: huge.AppendJSON(nil)}
+	for _, fromRows := range []bool{false, true} {
+		s, _ := openTest(t)
+		s.stopIndexer()
+		s.ix = nil
+		mustAppend(t, s, cloneRecords(recs))
+		if fromRows {
+			s.omu.Lock()
+			s.open = nil
+			s.omu.Unlock()
+		}
+		indexText(t, s, len(recs))
+		for _, term := range []string{"zqxjk-tail-marker", "aaaa", "curl", "/home/dev"} {
+			rows, err := s.Query(ctx, Filter{Lines: []LineFilter{{LineContains, term}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := countContaining(recs, term); len(rows) != want || want == 0 && term == "zqxjk-tail-marker" {
+				t.Errorf("from rows %v, %q: %d rows, want %d", fromRows, term, len(rows), want)
+			}
+		}
+	}
+}

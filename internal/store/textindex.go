@@ -254,12 +254,27 @@ func (bb *blockBuilder) add(s *Store, off int, line []byte, labels []string) {
 	bb.addText(off, bb.text.Bytes(), labels)
 }
 
+// maxIndexedText is the longest search text of one event that is split
+// into trigrams (the normaliser caps fields at 16 KiB, but a spool or HTTP
+// line may hold up to 8 MiB). A longer one is recorded under alwaysGram
+// and is a candidate of every search in its block, so a flood of huge
+// events cannot make the indexer hold gigabytes of trigrams.
+const maxIndexedText = 64 << 10
+
+// alwaysGram lists a block's events too long to index: outside the 24-bit
+// space of trigrams and label grams.
+const alwaysGram uint32 = 1 << 24
+
 // addText records the trigrams of one event's search text (tokens, each
 // ended by '\n') and its label grams at offset off.
 func (bb *blockBuilder) addText(off int, t []byte, labels []string) {
 	o := int32(off)
 	for i, v := range labels {
 		bb.gram(labelGram(labelCols[i], v), o)
+	}
+	if len(t) > maxIndexedText {
+		bb.gram(alwaysGram, o)
+		t = nil
 	}
 	for len(t) > 0 {
 		tok := t
@@ -433,7 +448,7 @@ func (s *Store) textCandidates(ctx context.Context, st textState, grams []uint32
 	if b1 < b0 || len(grams) == 0 {
 		return nil, nil
 	}
-	parts := make([]int64, 0, len(grams))
+	parts := []int64{gramPart(alwaysGram)}
 	for _, g := range grams {
 		parts = append(parts, gramPart(g))
 	}
@@ -473,7 +488,7 @@ func (s *Store) textCandidates(ctx context.Context, st textState, grams []uint32
 		return nil, fmt.Errorf("read text index: %w", err)
 	}
 	words := max(1, (1<<st.shift)/64)
-	bm := make([]uint64, words)
+	bm, all := make([]uint64, words), make([]uint64, words)
 	var out []int64
 	for b := b0; b <= b1; b++ {
 		parts := found[b]
@@ -500,7 +515,23 @@ func (s *Store) textCandidates(ctx context.Context, st textState, grams []uint32
 			}
 		}
 		if !hit {
-			continue
+			clear(bm)
+		}
+		// Events whose text was too long to index are candidates for
+		// every search of their block.
+		if data, ok := parts[gramPart(alwaysGram)]; ok {
+			for i := range all {
+				all[i] = ^uint64(0)
+			}
+			found, err := postingOf(data, alwaysGram, all)
+			if err != nil {
+				return nil, fmt.Errorf("text index block %d: %w", b, err)
+			}
+			if found {
+				for i := range bm {
+					bm[i] |= all[i]
+				}
+			}
 		}
 		base := b<<st.shift + 1
 		for w, word := range bm {
@@ -797,7 +828,11 @@ func (s *Store) capture(b *Batch, idx []int, seqs []int64) {
 			continue
 		}
 		sp := b.spans[i]
-		ob.text = append(ob.text, b.text.Bytes()[sp.start:sp.end]...)
+		text := b.text.Bytes()[sp.start:sp.end]
+		if len(text) > maxIndexedText {
+			text = text[:maxIndexedText+1] // still too long: indexed as alwaysGram
+		}
+		ob.text = append(ob.text, text...)
 		ob.ends = append(ob.ends, int32(len(ob.text)))
 		e := b.recs[i].Event
 		ob.labels = append(ob.labels, [3]string{e.ToolName, e.EventType, e.HookEvent})

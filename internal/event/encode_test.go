@@ -39,20 +39,8 @@ func checkSame(t testing.TB, what string, e *Event) {
 // set (reflection fills them, so a field added to the structs but not to
 // AppendJSON fails here), all zero, or holding hostile strings.
 func TestAppendJSONMatchesReflection(t *testing.T) {
-	files, _ := filepath.Glob("testdata/hooks/*.json")
-	if len(files) < 30 {
-		t.Fatalf("found %d fixtures", len(files))
-	}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := fixedNormalizer(t).Normalize(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkSame(t, filepath.Base(f), ev)
+	for name, ev := range fixtureEvents(t) {
+		checkSame(t, name, ev)
 	}
 	checkSame(t, "zero event", &Event{})
 	checkSame(t, "empty redactions", &Event{Security: Security{Redactions: []string{}}})
@@ -64,6 +52,28 @@ func TestAppendJSONMatchesReflection(t *testing.T) {
 		fill(reflect.ValueOf(&z).Elem(), s, 0)
 		checkSame(t, "zeros and "+s, &z)
 	}
+}
+
+// fixtureEvents normalises every hook fixture, by file name.
+func fixtureEvents(t *testing.T) map[string]*Event {
+	t.Helper()
+	files, _ := filepath.Glob("testdata/hooks/*.json")
+	if len(files) < 30 {
+		t.Fatalf("found %d fixtures", len(files))
+	}
+	out := map[string]*Event{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := fixedNormalizer(t).Normalize(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = ev
+	}
+	return out
 }
 
 // fill sets every field of v: strings to s, numbers to n (0 leaves them

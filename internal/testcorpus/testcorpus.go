@@ -18,8 +18,9 @@ import (
 
 // Lines returns n spool lines: every session file in dir (every event and
 // tool), normalised as the hook normalises, replayed round-robin with fresh
-// session ids, tool_use ids and event ids (time-ordered, as the hook's
-// UUIDv7s), so ids and search text are as unique as in real use. Each
+// session ids, tool_use ids, event ids (time-ordered, as the hook's
+// UUIDv7s) and timestamps (1 ms apart, in line order, ending now, as the
+// hook stamps them), so ids, times and search text are as unique as in real use. Each
 // corpus payload is normalised once, so the lines are cheap to make and a
 // profile of a benchmark using them shows the ingest, not the setup.
 func Lines(dir string, n int) ([][]byte, error) {
@@ -29,9 +30,9 @@ func Lines(dir string, n int) ([][]byte, error) {
 	}
 	norm := event.NewNormalizer(event.Options{Host: "bench", User: "dev"})
 	type session struct {
-		lines          []string
-		id             string
-		toolIDs, evIDs []string
+		lines               []string
+		id                  string
+		toolIDs, evIDs, tss []string
 	}
 	var sessions []session
 	for _, f := range files {
@@ -48,6 +49,7 @@ func Lines(dir string, n int) ([][]byte, error) {
 			}
 			s.lines = append(s.lines, string(ev.AppendJSON(nil)))
 			s.evIDs = append(s.evIDs, ev.ID)
+			s.tss = append(s.tss, stamp(ev.Timestamp))
 			s.id = ev.SessionID
 			if ev.ToolUseID != "" && !seen[ev.ToolUseID] {
 				seen[ev.ToolUseID] = true
@@ -65,7 +67,8 @@ func Lines(dir string, n int) ([][]byte, error) {
 		}
 		return string(id)
 	}
-	base := event.NewID(time.Now())
+	start := time.Now().Add(-time.Duration(n) * time.Millisecond) // the last one is now
+	base := event.NewID(start)
 	out := make([][]byte, 0, n)
 	for r := 0; len(out) < n; r++ {
 		s := sessions[r%len(sessions)]
@@ -80,8 +83,15 @@ func Lines(dir string, n int) ([][]byte, error) {
 				break
 			}
 			fresh := fmt.Sprintf("%s%012x", base[:len(base)-12], len(out))
-			out = append(out, []byte(rep.Replace(strings.Replace(line, s.evIDs[i], fresh, 1))))
+			line = strings.Replace(line, s.evIDs[i], fresh, 1)
+			line = strings.Replace(line, s.tss[i], stamp(start.Add(time.Duration(len(out))*time.Millisecond)), 1)
+			out = append(out, []byte(rep.Replace(line)))
 		}
 	}
 	return out, nil
+}
+
+// stamp is the timestamp field as the event encoder writes it.
+func stamp(t time.Time) string {
+	return `"timestamp":"` + t.UTC().Format(time.RFC3339Nano) + `"`
 }

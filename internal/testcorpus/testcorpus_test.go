@@ -3,6 +3,7 @@ package testcorpus
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/event"
 )
@@ -21,6 +22,7 @@ func TestLines(t *testing.T) {
 	ids := map[string]bool{}
 	sessions := map[string]bool{}
 	toolEvents := map[string][]string{} // tool_use_id → hook events
+	var last time.Time
 	for i, l := range lines {
 		var ev event.Event
 		if err := json.Unmarshal(l, &ev); err != nil {
@@ -30,10 +32,17 @@ func TestLines(t *testing.T) {
 			t.Fatalf("line %d: id %s repeats", i, ev.ID)
 		}
 		ids[ev.ID] = true
+		if !ev.Timestamp.After(last) {
+			t.Fatalf("line %d: timestamp %v not after the line before (%v): replays must be stamped in order", i, ev.Timestamp, last)
+		}
+		last = ev.Timestamp
 		sessions[ev.SessionID] = true
 		if ev.ToolUseID != "" {
 			toolEvents[ev.ToolUseID] = append(toolEvents[ev.ToolUseID], ev.HookEvent)
 		}
+	}
+	if late := time.Since(last); late < 0 || late > time.Minute {
+		t.Errorf("the last line is stamped %v ago, want about now", late)
 	}
 	if len(sessions) < 100 {
 		t.Errorf("%d sessions in %d lines: replays should get fresh session ids", len(sessions), n)

@@ -276,8 +276,8 @@ func (e *Engine) DecideInput(in Input) (string, *Match) {
 		// left uncompiled in the hook.
 		for _, r := range e.deciders {
 			r.ensure()
-			c := evalCtx{f: f, prog: -1, matched: hits}
-			if r.cond.eval(&c) && !excepted(r, f, hits) {
+			c := f.ctx(hits)
+			if r.cond.eval(c) && !excepted(r, f, hits) {
 				hits = append(hits, hit{rule: r, prog: c.prog, via: c.via})
 			}
 		}
@@ -378,8 +378,8 @@ func (e *Engine) stateless(f *facts) []hit {
 	var hits []hit
 	for _, r := range e.plain {
 		r.ensure()
-		c := evalCtx{f: f, prog: -1, matched: hits}
-		if !r.cond.eval(&c) || excepted(r, f, hits) {
+		c := f.ctx(hits)
+		if !r.cond.eval(c) || excepted(r, f, hits) {
 			continue
 		}
 		hits = append(hits, hit{rule: r, prog: c.prog, via: c.via})
@@ -390,8 +390,8 @@ func (e *Engine) stateless(f *facts) []hit {
 	n := len(hits)
 	for _, r := range e.derived {
 		r.ensure()
-		c := evalCtx{f: f, prog: -1, matched: hits[:n]}
-		if !r.cond.eval(&c) || excepted(r, f, hits[:n]) {
+		c := f.ctx(hits[:n])
+		if !r.cond.eval(c) || excepted(r, f, hits[:n]) {
 			continue
 		}
 		for _, h := range hits[:n] {
@@ -422,8 +422,7 @@ func inheritContent(r *Rule, cf *ContentFacts, prog int, via string) []hit {
 
 func excepted(r *Rule, f *facts, hits []hit) bool {
 	for _, x := range r.exceptions {
-		c := evalCtx{f: f, prog: -1, matched: hits}
-		if x.eval(&c) {
+		if x.eval(f.exceptCtx(hits)) {
 			return true
 		}
 	}
@@ -661,8 +660,8 @@ func (e *Engine) stateful(f *facts, hits []hit) []hit {
 	var extra []hit
 	for _, r := range e.thresholds {
 		r.ensure()
-		c := evalCtx{f: f, prog: -1, matched: hits}
-		if !r.cond.eval(&c) || excepted(r, f, hits) {
+		c := f.ctx(hits)
+		if !r.cond.eval(c) || excepted(r, f, hits) {
 			continue
 		}
 		if ids, ok := s.window(r, ts, ev.ID); ok {
@@ -687,6 +686,13 @@ func (e *Engine) stateful(f *facts, hits []hit) []hit {
 		if h.rule.Category == "defense_evasion" && h.rule.Severity >= High {
 			s.distrust = true
 		}
+	}
+	// A session's state ends with it, rather than waiting out the TTL
+	// (thousands of ended sessions a day would otherwise hold memory). A
+	// distrusted session keeps its state: a forged SessionEnd must not
+	// give it back the benefit of the doubt.
+	if ev.HookEvent == "SessionEnd" && !s.distrust {
+		e.sessions.remove(key)
 	}
 	return extra
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -75,6 +76,60 @@ func TestSessionStateBounded(t *testing.T) {
 	eng.Evaluate(ev)
 	if n := eng.sessions.Len(); n != 1 {
 		t.Fatalf("%d sessions after all expired, want 1", n)
+	}
+}
+
+// TestSessionStateEndsWithSession: SessionEnd drops a session's state at
+// once, so ended sessions do not hold memory for the TTL; a session
+// distrusted for defense evasion keeps its state (a forged SessionEnd must
+// not reset it), and a sequence does not carry over an ended session.
+func TestSessionStateEndsWithSession(t *testing.T) {
+	src := Source{Name: "t.yml", Data: []byte(`rules:
+  - {id: evade, severity: HIGH, category: defense_evasion, condition: {command: {name: [unhook]}}}
+  - id: fetch-then-run
+    severity: HIGH
+    category: execution
+    sequence:
+      within: 1h
+      steps:
+        - {command: {name: [wget]}}
+        - {command: {name: [chmod]}}
+`)}
+	eng, err := Load(config.Rules{}, WithSources(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	send := func(session, hook, cmd string) []Match {
+		at = at.Add(time.Second)
+		ev := bashEvent(cmd)
+		ev.ID, ev.SessionID, ev.Timestamp = fmt.Sprintf("e%d", at.Unix()), session, at
+		if hook != "PreToolUse" {
+			ev.HookEvent, ev.ToolName, ev.EventType, ev.Action.Command = hook, "", event.TypeSessionEnd, ""
+		}
+		return eng.Evaluate(ev)
+	}
+	send("b", "PreToolUse", "wget x.example.io/tool")
+	if !slices.ContainsFunc(send("b", "PreToolUse", "chmod +x tool"), func(m Match) bool { return m.RuleID == "fetch-then-run" }) {
+		t.Fatal("the sequence did not fire within one session")
+	}
+	send("a", "PreToolUse", "wget x.example.io/tool")
+	if n := eng.sessions.Len(); n != 2 {
+		t.Fatalf("%d sessions held, want 2", n)
+	}
+	send("a", "SessionEnd", "")
+	if n := eng.sessions.Len(); n != 1 {
+		t.Fatalf("%d sessions held after a's SessionEnd, want 1", n)
+	}
+	for _, m := range send("a", "PreToolUse", "chmod +x tool") {
+		if m.RuleID == "fetch-then-run" {
+			t.Fatal("a sequence carried over its session's end")
+		}
+	}
+	send("c", "PreToolUse", "unhook vigil")
+	send("c", "SessionEnd", "")
+	if n := eng.sessions.Len(); n != 3 {
+		t.Fatalf("%d sessions held, want 3 (a again, b, and c distrusted)", n)
 	}
 }
 

@@ -100,6 +100,7 @@ var chdirFlag = map[string]string{"tar": "-C", "bsdtar": "-C", "gtar": "-C"}
 // facts is everything conditions look at for one event. It is built once
 // per event and shared by every rule.
 type facts struct {
+	cx, xcx evalCtx // reused condition contexts (ctx, exceptCtx)
 	ev      *event.Event
 	cwd     string
 	project string // project dir in normPath form

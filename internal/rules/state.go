@@ -57,6 +57,14 @@ func (s *sessionLRU) get(key string, now time.Time) *session {
 	return ss
 }
 
+// remove forgets a session's state.
+func (s *sessionLRU) remove(key string) {
+	if el, ok := s.m[key]; ok {
+		s.l.Remove(el)
+		delete(s.m, key)
+	}
+}
+
 // Bounds of one session's state.
 const (
 	maxWritten  = 64  // files written, remembered for script-then-run
@@ -162,8 +170,8 @@ func (s *session) sequence(r *Rule, f *facts, hits []hit, ts time.Time) []hit {
 	last := len(sp.Steps) - 1
 	// The final step first: it completes the sequence.
 	if st.step == last {
-		c := evalCtx{f: f, prog: -1, matched: hits}
-		if sp.Steps[last].eval(&c) && !excepted(r, f, hits) {
+		c := f.ctx(hits)
+		if sp.Steps[last].eval(c) && !excepted(r, f, hits) {
 			var linked []string
 			if sp.Link {
 				linked = s.runsWritten(f, st.paths)
@@ -182,12 +190,12 @@ func (s *session) sequence(r *Rule, f *facts, hits []hit, ts time.Time) []hit {
 		}
 	}
 	// Otherwise the next step (or a fresh start on step 0).
-	c := evalCtx{f: f, prog: -1, matched: hits}
+	c := f.ctx(hits)
 	switch {
-	case st.step < last && st.step > 0 && sp.Steps[st.step].eval(&c):
+	case st.step < last && st.step > 0 && sp.Steps[st.step].eval(c):
 		st.step++
 		st.ids = appendCapped(st.ids, f.ev.ID)
-	case sp.Steps[0].eval(&evalCtx{f: f, prog: -1, matched: hits}):
+	case sp.Steps[0].eval(f.ctx(hits)):
 		if st.step == 0 || !sp.Link {
 			*st = seqState{step: 1, start: ts}
 		}

@@ -52,6 +52,7 @@ type Batch struct {
 type textSpan struct{ start, end, side0, side1 int }
 
 // Records returns the batch's records; after AppendBatch each has its Seq.
+// A batch is stored once: AppendBatch releases everything else it holds.
 func (b *Batch) Records() []Record { return b.recs }
 
 // Prepare validates, compresses and extracts the search text of recs for
@@ -94,6 +95,9 @@ func (s *Store) Append(ctx context.Context, recs []Record, cps ...Checkpoint) (i
 // error nothing is written.
 func (s *Store) AppendBatch(ctx context.Context, b *Batch, cps ...Checkpoint) (int, error) {
 	recs := b.recs
+	if len(b.stored) != len(recs) {
+		return 0, fmt.Errorf("append %d events: %w: the batch was already stored", len(recs), ErrInvalidRecord)
+	}
 	inserted := 0
 	var head0 int64
 	sealed := false // a block of the text index was completed
@@ -152,6 +156,10 @@ func (s *Store) AppendBatch(ctx context.Context, b *Batch, cps ...Checkpoint) (i
 			s.wakeIndexer()
 		}
 	}
+	// The stored values and search text are written (and captured) now;
+	// only the records are still needed by the caller (the consumers), so
+	// the rest goes to the GC while they run.
+	b.stored, b.text, b.spans, b.sides = nil, bytes.Buffer{}, nil, nil
 	return inserted, nil
 }
 

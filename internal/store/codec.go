@@ -130,21 +130,40 @@ func (c *codec) encode(dst, line []byte) []byte {
 // it over goroutines did not pay on the 2-core box: no core is idle
 // during ingest.)
 func (c *codec) encodeAll(recs []Record) [][]byte {
-	out := make([][]byte, len(recs))
-	// One buffer for the batch instead of one allocation per line: each
-	// value is a capacity-capped slice of it.
+	// The lines are compressed into a scratch buffer sized for the worst
+	// case, then copied into one exact-size slab that each value is a
+	// capacity-capped slice of: a prepared batch waiting for the writer
+	// holds ~35 % of its JSON size instead of ~110 %.
 	size := 0
 	for i := range recs {
 		size += 1 + s2.MaxEncodedLen(len(recs[i].JSON))
 	}
-	buf := make([]byte, 0, size)
+	scratch := encodeScratch.Get().(*[]byte)
+	buf := slices.Grow((*scratch)[:0], size)
+	ends := make([]int, len(recs))
 	for i := range recs {
-		at := len(buf)
 		buf = c.encode(buf, recs[i].JSON)
-		out[i] = buf[at:len(buf):len(buf)]
+		ends[i] = len(buf)
+	}
+	slab := slices.Clone(buf)
+	if cap(buf) <= maxScratch {
+		*scratch = buf
+		encodeScratch.Put(scratch)
+	}
+	out := make([][]byte, len(recs))
+	at := 0
+	for i, end := range ends {
+		out[i] = slab[at:end:end]
+		at = end
 	}
 	return out
 }
+
+// encodeScratch holds encodeAll's worst-case buffers between batches; one
+// larger than maxScratch (a batch of huge lines) is left to the GC.
+var encodeScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxScratch = 16 << 20
 
 // decode returns the JSON line of a stored value, appended to dst.
 func (c *codec) decode(dst, stored []byte) ([]byte, error) {

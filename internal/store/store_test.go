@@ -180,6 +180,27 @@ func TestAppendRejectsInvalid(t *testing.T) {
 	}
 }
 
+// TestAppendBatchOnce: a prepared batch is stored once; AppendBatch
+// releases its compressed values, so a second call is refused instead of
+// writing rows without data.
+func TestAppendBatchOnce(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	b, err := s.Prepare([]Record{ev("a", 0), ev("b", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.AppendBatch(ctx, b); n != 2 || err != nil {
+		t.Fatalf("AppendBatch = %d, %v; want 2, nil", n, err)
+	}
+	if _, err := s.AppendBatch(ctx, b); !errors.Is(err, ErrInvalidRecord) {
+		t.Fatalf("second AppendBatch err = %v, want ErrInvalidRecord", err)
+	}
+	if got := b.Records(); len(got) != 2 || got[0].Seq != 1 || got[1].Seq != 2 {
+		t.Fatalf("records after AppendBatch = %+v, want seqs 1 and 2", got)
+	}
+}
+
 func TestCheckpoints(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()

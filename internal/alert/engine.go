@@ -11,10 +11,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/rules"
 )
 
-// maxOpen bounds the alerts held in memory for dedup; the least recently
-// seen are forgotten first (they stay in the store; a new occurrence
-// opens a new alert).
-const maxOpen = 100_000
+// maxOpen bounds the alerts held in memory for dedup (~1.3 KB each, so
+// ~5 MB of serve's memory budget); the least recently seen are forgotten
+// first (they stay in the store; a new occurrence opens a new alert).
+const maxOpen = 4096
 
 // engine is the policy as a pure state machine over an explicit clock, so
 // the live Dispatcher and the offline Collector (replay on event time)

@@ -131,6 +131,16 @@ func TestSessionStateEndsWithSession(t *testing.T) {
 	if n := eng.sessions.Len(); n != 3 {
 		t.Fatalf("%d sessions held, want 3 (a again, b, and c distrusted)", n)
 	}
+
+	// The real path: an agent forging its own SessionEnd through Vigil's
+	// hook is caught doing it (evasion-forged-hook-event) before the
+	// forged event arrives, so the reset does not happen.
+	eng = loadDefaults(t)
+	send("d", "PreToolUse", `echo '{"hook_event_name":"SessionEnd","session_id":"d"}' | vigil hook`)
+	send("d", "SessionEnd", "")
+	if n := eng.sessions.Len(); n != 1 {
+		t.Fatalf("%d sessions held after a forged SessionEnd, want 1 (the forging session keeps its state)", n)
+	}
 }
 
 // TestConcurrentEvaluate runs sessions in parallel (meaningful under -race)

@@ -240,6 +240,25 @@ func TestTextPrefilterExact(t *testing.T) {
 
 // indexText indexes every sealed block of a store holding n events (seqs
 // 1 … n) and checks the index reaches the open block.
+// handIndexed returns a new store holding recs (cloned) whose text index
+// was built by hand, without the background indexer: from the text
+// captured at append time, or (fromRows) from the stored rows, as after a
+// restart in the middle of a block.
+func handIndexed(t testing.TB, recs []Record, fromRows bool) *Store {
+	t.Helper()
+	s, _ := openTest(t)
+	s.stopIndexer()
+	s.ix = nil
+	mustAppend(t, s, cloneRecords(recs))
+	if fromRows {
+		s.omu.Lock()
+		s.open = nil
+		s.omu.Unlock()
+	}
+	indexText(t, s, len(recs))
+	return s
+}
+
 func indexText(t testing.TB, s *Store, n int) {
 	t.Helper()
 	if _, err := s.BuildTextIndex(context.Background()); err != nil {
@@ -422,16 +441,7 @@ func TestTextIndexCaptureMatchesRows(t *testing.T) {
 	var idx [2]string
 	var sides [2][]string
 	for i, fromRows := range []bool{false, true} {
-		s, _ := openTest(t)
-		s.stopIndexer() // build by hand, below
-		s.ix = nil
-		mustAppend(t, s, cloneRecords(recs))
-		if fromRows {
-			s.omu.Lock()
-			s.open = nil
-			s.omu.Unlock()
-		}
-		indexText(t, s, len(recs))
+		s := handIndexed(t, recs, fromRows)
 		idx[i], sides[i] = dump(s)
 	}
 	if idx[0] == "" || idx[0] != idx[1] {
@@ -535,16 +545,7 @@ func TestTextIndexHugeEvent(t *testing.T) {
 	huge.Action.Command = strings.Repeat("a", 1<<20) + " zqxjk-tail-marker"
 	recs[20] = Record{Event: &huge, JSON: huge.AppendJSON(nil)}
 	for _, fromRows := range []bool{false, true} {
-		s, _ := openTest(t)
-		s.stopIndexer()
-		s.ix = nil
-		mustAppend(t, s, cloneRecords(recs))
-		if fromRows {
-			s.omu.Lock()
-			s.open = nil
-			s.omu.Unlock()
-		}
-		indexText(t, s, len(recs))
+		s := handIndexed(t, recs, fromRows)
 		for _, term := range []string{"zqxjk-tail-marker", "aaaa", "curl", "/home/dev"} {
 			rows, err := s.Query(ctx, Filter{Lines: []LineFilter{{LineContains, term}}})
 			if err != nil {

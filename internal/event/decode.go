@@ -240,6 +240,23 @@ func (d *decoder) raw() (json.RawMessage, error) {
 	return append(json.RawMessage(nil), d.b[start:d.i]...), nil
 }
 
+// skipString passes over one string, checking its escapes and encoding;
+// anything the fast path does not vouch for goes to encoding/json.
+func (d *decoder) skipString() error {
+	tok, esc, high, err := d.token()
+	if err != nil {
+		return err
+	}
+	if esc {
+		if _, ok := decodeJSONString(tok); !ok {
+			return errSlow
+		}
+	} else if high && !utf8.Valid(tok) {
+		return errSlow
+	}
+	return nil
+}
+
 // skip passes over one JSON value, checking its grammar.
 func (d *decoder) skip(depth int) error {
 	if depth > 256 {
@@ -251,18 +268,7 @@ func (d *decoder) skip(depth int) error {
 	}
 	switch c := d.b[d.i]; {
 	case c == '"':
-		tok, esc, high, err := d.token()
-		if err != nil {
-			return err
-		}
-		if esc {
-			if _, ok := decodeJSONString(tok); !ok {
-				return errSlow
-			}
-		} else if high && !utf8.Valid(tok) {
-			return errSlow
-		}
-		return nil
+		return d.skipString()
 	case c == '{':
 		d.i++
 		if d.eat('}') {
@@ -270,7 +276,7 @@ func (d *decoder) skip(depth int) error {
 		}
 		for {
 			d.ws()
-			if _, _, _, err := d.token(); err != nil {
+			if err := d.skipString(); err != nil { // a key: its escapes are checked too
 				return err
 			}
 			if !d.eat(':') {

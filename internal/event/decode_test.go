@@ -68,6 +68,7 @@ func TestUnmarshalMatchesJSON(t *testing.T) {
 		`{"security_flags":{"redactions":null}}`, `{"security_flags":{"redactions":[]}}`, `{"security_flags":{"redactions":["a",]}}`,
 		`{"action_details":{"input":null}}`, `{"action_details":{"input":{"a":[1,2.5e-3,true,null,"\u00e9"]}}}`,
 		`{"action_details":{"input":{"a":01}}}`, `{"action_details":{"input":{"a" 1}}}`, `{"action_details":{"input":[1,]}}`,
+		`{"action_details":{"input":{"\u0zzc":1}}}`, `{"action_details":{"input":{"\q":1}}}`, `{"action_details":{"input":{"\u00e9\n":1}}}`, // escapes in keys (found by FuzzUnmarshal)
 		`{"action_details":{"content":null}}`, `{"action_details":{"content":{"bytes":3,"sha256":"x"}}}`,
 		`{"action_details":{"content_facts":{"findings":[{"rule":"r","severity":"HIGH","category":"c"}]}}}`,
 		`{"action_details":{"content_facts":{"findings":null}}}`, `{"action_details":{"unknown":1}}`,
